@@ -1,0 +1,2 @@
+export { Callback } from './callback.js';
+export type { CallbackHooks, Logs } from './callback.js';

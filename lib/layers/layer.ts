@@ -1,0 +1,94 @@
+// The base of xarxa's layers: a checked configuration that the native core
+// builds. Layers hold no weights in JS; the Sequential model owns the native
+// model and answers getWeights/setWeights.
+
+export type ActivationName = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'softmax';
+const ACTIVATIONS: readonly string[] = ['linear', 'relu', 'sigmoid', 'tanh', 'softmax'];
+
+const counters = new Map<string, number>();
+
+/** Keras-style unique names: dense, dense_1, dense_2, ... */
+export function uniqueName(base: string): string {
+  const n = counters.get(base) ?? 0;
+  counters.set(base, n + 1);
+  return n === 0 ? base : `${base}_${n}`;
+}
+
+export interface LayerArgs {
+  inputShape?: number[];
+  batchInputShape?: (number | null)[];
+  name?: string;
+}
+
+export abstract class Layer {
+  readonly name: string;
+  /** Per-sample input shape given to the first layer (Keras inputShape). */
+  readonly inputShape?: number[];
+
+  protected constructor(className: string, args: LayerArgs = {}) {
+    const base = className.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().replace('2_d', '2d');
+    if (args.name !== undefined && (typeof args.name !== 'string' || args.name === '')) {
+      throw new TypeError(`${className}: name must be a non-empty string`);
+    }
+    this.name = args.name ?? uniqueName(base);
+    let shape = args.inputShape;
+    if (shape === undefined && args.batchInputShape !== undefined) {
+      if (!Array.isArray(args.batchInputShape)) throw new TypeError(`${className}: batchInputShape must be an array`);
+      shape = args.batchInputShape.slice(1) as number[];
+    }
+    if (shape !== undefined) {
+      if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d <= 0)) {
+        throw new TypeError(`${className}: inputShape must be an array of positive integers, received ${JSON.stringify(shape)}`);
+      }
+      this.inputShape = [...shape];
+    }
+  }
+
+  /** The Keras class name ('Dense', 'Conv2D', ...). */
+  abstract get className(): string;
+  /** What the native core needs to build this layer. */
+  abstract nativeSpec(seedFor: () => number): Record<string, unknown>;
+  /** The Keras config of this layer (for model.json). */
+  abstract getConfig(): Record<string, unknown>;
+}
+
+export function checkActivation(value: unknown, where: string): ActivationName {
+  if (value === undefined || value === null) return 'linear';
+  if (typeof value !== 'string' || !ACTIVATIONS.includes(value)) {
+    throw new Error(`${where}: unknown activation '${String(value)}' (expected one of ${ACTIVATIONS.join(', ')})`);
+  }
+  return value as ActivationName;
+}
+
+export function positiveInt(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new TypeError(`${where} must be a positive integer, received ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** A number or [h, w] pair of positive integers, as Keras accepts for kernel sizes and strides. */
+export function intPair(value: unknown, where: string): [number, number] {
+  if (typeof value === 'number') {
+    positiveInt(value, where);
+    return [value, value];
+  }
+  if (Array.isArray(value) && value.length === 2) {
+    return [positiveInt(value[0], where + '[0]'), positiveInt(value[1], where + '[1]')];
+  }
+  throw new TypeError(`${where} must be a positive integer or a [height, width] pair, received ${JSON.stringify(value)}`);
+}
+
+export function checkPadding(value: unknown, where: string): 'valid' | 'same' {
+  if (value === undefined) return 'valid';
+  if (value !== 'valid' && value !== 'same') {
+    throw new Error(`${where}: padding must be 'valid' or 'same', received '${String(value)}'`);
+  }
+  return value;
+}
+
+export function checkOptions(args: object, allowed: readonly string[], where: string): void {
+  for (const key of Object.keys(args)) {
+    if (!allowed.includes(key)) throw new Error(`${where}: unknown option '${key}' (known: ${allowed.join(', ')})`);
+  }
+}

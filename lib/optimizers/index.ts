@@ -1,0 +1,2 @@
+export { SGD, getOptimizer } from './sgd.js';
+export type { SGDArgs } from './sgd.js';

@@ -1,0 +1,67 @@
+// The Node-API module: exports NativeModel, NativeDataset and a few queries
+// about devices. Loaded by lib/native.ts through node-gyp-build.
+#include <napi.h>
+
+#include "args.h"
+#include "backends.h"
+#include "cpu/gemm.h"
+#include "model_wrap.h"
+
+namespace xarxa {
+namespace {
+
+// cudaStatus() -> { available, deviceCount, error, library }
+Napi::Value CudaStatus(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string why;
+  int count = cuda_device_count(why);
+  auto o = Napi::Object::New(env);
+  o.Set("available", count > 0);
+  o.Set("deviceCount", count);
+  o.Set("error", count > 0 ? std::string() : why);
+  o.Set("library", cuda_library_path());
+  return o;
+}
+
+// deviceInfo(device) -> DeviceInfo of a fresh backend on that device.
+Napi::Value DeviceInfoOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) throw Napi::TypeError::New(env, "device is missing");
+  std::string device = to_string(env, info[0], "device");
+  try {
+    auto backend = create_backend(device);
+    DeviceInfo d = backend->info();
+    auto o = Napi::Object::New(env);
+    o.Set("backend", d.backend);
+    o.Set("name", d.name);
+    o.Set("deviceIndex", d.device_index);
+    o.Set("computeCapability", std::to_string(d.compute_major) + "." + std::to_string(d.compute_minor));
+    o.Set("totalMemory", (double)d.total_memory);
+    o.Set("freeMemory", (double)d.free_memory);
+    o.Set("threads", d.threads);
+    o.Set("gemm", d.gemm);
+    o.Set("cudaRuntimeVersion", d.cuda_runtime_version);
+    o.Set("cudaDriverVersion", d.cuda_driver_version);
+    o.Set("cublasVersion", d.cublas_version);
+    o.Set("cudnnVersion", d.cudnn_version);
+    return o;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+}
+
+}  // namespace
+
+Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeModel", NativeModel::Define(env));
+  exports.Set("NativeDataset", NativeDataset::Define(env));
+  exports.Set("cudaStatus", Napi::Function::New(env, CudaStatus));
+  exports.Set("deviceInfo", Napi::Function::New(env, DeviceInfoOf));
+  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  return exports;
+}
+
+}  // namespace xarxa
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) { return xarxa::InitModule(env, exports); }
+NODE_API_MODULE(xarxa_addon, Init)

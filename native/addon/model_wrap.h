@@ -1,0 +1,60 @@
+// JS classes over the core: NativeModel (a Sequential model on one backend)
+// and NativeDataset (a training/evaluation set copied to that backend).
+// Long work (upload, training, evaluation, prediction) runs on a worker
+// thread and resolves a Promise; the JS thread stays free.
+#pragma once
+#include <napi.h>
+
+#include <atomic>
+#include <memory>
+
+#include "model/model.h"
+
+namespace xarxa {
+
+class NativeModel : public Napi::ObjectWrap<NativeModel> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit NativeModel(const Napi::CallbackInfo& info);
+  ~NativeModel() override;
+
+  Model& model();
+  // Marks the model busy for an async job; throws if it already is.
+  void acquire(Napi::Env env, const char* what);
+  void release() { busy_.store(false); }
+  std::atomic<bool>& stop_flag() { return stop_; }
+
+ private:
+  Napi::Value Compile(const Napi::CallbackInfo& info);
+  Napi::Value SetLearningRate(const Napi::CallbackInfo& info);
+  Napi::Value Layers(const Napi::CallbackInfo& info);
+  Napi::Value GetWeights(const Napi::CallbackInfo& info);
+  Napi::Value SetWeight(const Napi::CallbackInfo& info);
+  Napi::Value CreateDataset(const Napi::CallbackInfo& info);
+  Napi::Value Train(const Napi::CallbackInfo& info);
+  Napi::Value Evaluate(const Napi::CallbackInfo& info);
+  Napi::Value Predict(const Napi::CallbackInfo& info);
+  Napi::Value RequestStop(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value MemoryInUse(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+
+  void check_idle(Napi::Env env, const char* what);
+
+  std::unique_ptr<Model> model_;
+  std::atomic<bool> busy_{false};
+  std::atomic<bool> stop_{false};
+};
+
+class NativeDataset : public Napi::ObjectWrap<NativeDataset> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  static Napi::FunctionReference* constructor;
+  explicit NativeDataset(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<DeviceDataset> data;
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Value Size(const Napi::CallbackInfo& info);
+};
+
+}  // namespace xarxa

@@ -1,0 +1,267 @@
+#include "model.h"
+
+#include <algorithm>
+
+#include "../core/error.h"
+
+namespace xarxa {
+
+// ---- DeviceDataset ------------------------------------------------------------
+
+DeviceDataset::DeviceDataset(std::shared_ptr<Backend> backend, const float* x, const float* y, int n, long x_row,
+                             long y_row)
+    : backend_(std::move(backend)), n_(n), x_row_(x_row), y_row_(y_row) {
+  size_t xb = sizeof(float) * (size_t)n * x_row;
+  x_ = static_cast<float*>(backend_->alloc(xb));
+  try {
+    backend_->upload(x_, x, xb);
+    if (y) {
+      size_t yb = sizeof(float) * (size_t)n * y_row;
+      y_ = static_cast<float*>(backend_->alloc(yb));
+      backend_->upload(y_, y, yb);
+    }
+  } catch (...) {
+    backend_->free(x_);
+    backend_->free(y_);
+    throw;
+  }
+}
+
+DeviceDataset::~DeviceDataset() {
+  backend_->free(x_);
+  backend_->free(y_);
+}
+
+// ---- Model --------------------------------------------------------------------
+
+Model::Model(std::shared_ptr<Backend> backend, uint64_t seed) : backend_(std::move(backend)), seed_(seed) {}
+
+Model::~Model() {
+  release_buffers();
+  layers_.clear();
+}
+
+void Model::release_buffers() {
+  Backend& b = *backend_;
+  b.free(batch_x_);
+  b.free(batch_y_);
+  b.free(order_);
+  b.free(grad_a_);
+  b.free(grad_b_);
+  b.free(stats_);
+  for (float* a : acts_) b.free(a);
+  acts_.clear();
+  batch_x_ = batch_y_ = grad_a_ = grad_b_ = nullptr;
+  order_ = nullptr;
+  stats_ = nullptr;
+  order_len_ = 0;
+  reserved_ = 0;
+}
+
+void Model::add(std::unique_ptr<Layer> layer) {
+  check(!built_, "Model: cannot add layers after the model was built");
+  layers_.push_back(std::move(layer));
+}
+
+void Model::build(const Shape& input) {
+  check(!built_, "Model: already built");
+  check(!layers_.empty(), "Model: add at least one layer before building");
+  for (int d : input) check(d > 0, "Model: input shape " + shape_string(input) + " must have positive dimensions");
+  Rng rng(seed_);
+  Shape shape = input;
+  for (auto& layer : layers_) shape = layer->build(shape, rng);
+  input_ = input;
+  built_ = true;
+}
+
+const Shape& Model::output_shape() const {
+  check(built_, "Model: not built");
+  return layers_.back()->output_shape();
+}
+
+void Model::compile(Loss loss, SgdConfig sgd) {
+  check(built_, "Model: build before compile");
+  if (loss == Loss::CategoricalCrossentropy)
+    check(layers_.back()->activation() == Activation::Softmax,
+          "categorical_crossentropy needs a softmax output layer (the last layer's activation is '" +
+              std::string(activation_name(layers_.back()->activation())) + "')");
+  loss_ = loss;
+  sgd_ = sgd;
+  for (Param* p : params()) {
+    if (sgd.momentum != 0.0f && !p->velocity) {
+      p->velocity = static_cast<float*>(backend_->alloc(sizeof(float) * p->size()));
+      backend_->fill(p->velocity, 0.0f, p->size());
+    }
+  }
+  compiled_ = true;
+}
+
+std::vector<Param*> Model::params() {
+  std::vector<Param*> out;
+  for (auto& layer : layers_)
+    for (auto& p : layer->params()) out.push_back(&p);
+  return out;
+}
+
+void Model::get_param(int index, float* host) {
+  auto ps = params();
+  check(index >= 0 && index < (int)ps.size(), "getWeights: no weight number " + std::to_string(index));
+  backend_->download(host, ps[index]->value, sizeof(float) * ps[index]->size());
+}
+
+void Model::set_param(int index, const float* host) {
+  auto ps = params();
+  check(index >= 0 && index < (int)ps.size(), "setWeights: no weight number " + std::to_string(index));
+  backend_->upload(ps[index]->value, host, sizeof(float) * ps[index]->size());
+}
+
+void Model::reserve(int batch) {
+  if (batch <= reserved_) return;
+  release_buffers();
+  Backend& b = *backend_;
+  long in_size = shape_size(input_);
+  long max_act = in_size;
+  for (auto& layer : layers_) {
+    long n = (long)batch * shape_size(layer->output_shape());
+    acts_.push_back(static_cast<float*>(b.alloc(sizeof(float) * n)));
+    max_act = std::max(max_act, shape_size(layer->output_shape()));
+    layer->reserve(batch);
+  }
+  batch_x_ = static_cast<float*>(b.alloc(sizeof(float) * batch * in_size));
+  batch_y_ = static_cast<float*>(b.alloc(sizeof(float) * batch * shape_size(output_shape())));
+  grad_a_ = static_cast<float*>(b.alloc(sizeof(float) * batch * max_act));
+  grad_b_ = static_cast<float*>(b.alloc(sizeof(float) * batch * max_act));
+  stats_ = static_cast<double*>(b.alloc(sizeof(double) * kStatCount));
+  reserved_ = batch;
+}
+
+const float* Model::forward(const float* x, int batch, bool training, uint64_t step_seed) {
+  const float* in = x;
+  for (size_t i = 0; i < layers_.size(); i++) {
+    layers_[i]->forward(in, acts_[i], batch, training, step_seed + i);
+    in = acts_[i];
+  }
+  return in;
+}
+
+void Model::loss_and_grad(const float* out, const float* y, int rows, bool want_grad) {
+  int cols = (int)shape_size(output_shape());
+  float* grad = want_grad ? grad_a_ : nullptr;
+  float scale = 1.0f / rows;  // gradient of the batch mean
+  if (loss_ == Loss::CategoricalCrossentropy)
+    backend_->softmax_cross_entropy(out, y, rows, cols, scale, grad, stats_);
+  else
+    backend_->mean_squared_error(out, y, rows, cols, scale, grad, stats_);
+  backend_->count_correct(out, y, rows, cols, stats_);
+}
+
+RunStats Model::train(const DeviceDataset& data, const int32_t* order, int batch_size, int first_batch,
+                      int last_batch, int progress_every, const ProgressFn& progress,
+                      const std::atomic<bool>* stop) {
+  check(compiled_, "Model: compile before training");
+  check(data.y() != nullptr, "fit: the training data has no labels");
+  check(batch_size > 0, "fit: batchSize must be positive");
+  const int n = data.size();
+  const int total_batches = (n + batch_size - 1) / batch_size;
+  check(first_batch >= 0 && last_batch <= total_batches && first_batch <= last_batch, "fit: batch range out of bounds");
+  reserve(std::min(batch_size, n));
+  Backend& b = *backend_;
+
+  // Upload the part of the shuffled order this call needs.
+  long begin = (long)first_batch * batch_size, end = std::min<long>((long)last_batch * batch_size, n);
+  if (end - begin > order_len_) {
+    b.free(order_);
+    order_ = nullptr;
+    order_len_ = 0;
+    order_ = static_cast<int32_t*>(b.alloc(sizeof(int32_t) * (end - begin)));
+    order_len_ = end - begin;
+  }
+  if (end > begin) b.upload(order_, order + begin, sizeof(int32_t) * (end - begin));
+
+  RunStats run;
+  b.zero_stats(stats_, kStatCount);
+  const int out_cols = (int)shape_size(output_shape());
+  std::vector<Param*> ps = params();
+  for (int batch = first_batch; batch < last_batch; batch++) {
+    int row0 = batch * batch_size;
+    int rows = std::min(batch_size, n - row0);
+    b.gather_rows(batch_x_, data.x(), order_, row0 - (int)begin, rows, (int)data.x_row());
+    b.gather_rows(batch_y_, data.y(), order_, row0 - (int)begin, rows, (int)data.y_row());
+    uint64_t step_seed = mix64(seed_ ^ mix64(++step_));
+    const float* out = forward(batch_x_, rows, true, step_seed);
+    loss_and_grad(out, batch_y_, rows, true);
+
+    // Backward: grad_a_ holds dL/d(output of the current layer).
+    bool fused = loss_ == Loss::CategoricalCrossentropy;  // softmax gradient already folded in
+    float* dy = grad_a_;
+    float* dx = grad_b_;
+    for (int i = (int)layers_.size() - 1; i >= 0; i--) {
+      const float* x = i == 0 ? batch_x_ : acts_[i - 1];
+      layers_[i]->backward(x, acts_[i], dy, i == 0 ? nullptr : dx, rows, fused && i == (int)layers_.size() - 1);
+      std::swap(dy, dx);
+    }
+    for (Param* p : ps)
+      b.sgd_update(p->value, p->grad, p->velocity, p->size(), sgd_.learning_rate, sgd_.momentum, sgd_.nesterov);
+
+    run.samples += rows;
+    run.batches++;
+    bool last = batch + 1 == last_batch;
+    bool stopping = stop && stop->load();
+    if (progress && (last || stopping || progress_every <= 1 || run.batches % progress_every == 0)) {
+      double s[kStatCount];
+      b.read_stats(s, stats_, kStatCount);
+      run.loss_sum = s[kStatLoss];
+      run.correct = s[kStatCorrect];
+      progress(batch, run);
+    }
+    if (stopping) {
+      run.stopped = true;
+      break;
+    }
+  }
+  double s[kStatCount];
+  b.read_stats(s, stats_, kStatCount);
+  run.loss_sum = s[kStatLoss];
+  run.correct = s[kStatCorrect];
+  (void)out_cols;
+  return run;
+}
+
+RunStats Model::evaluate(const DeviceDataset& data, int batch_size) {
+  check(compiled_, "Model: compile before evaluate");
+  check(data.y() != nullptr, "evaluate: the data has no labels");
+  check(batch_size > 0, "evaluate: batchSize must be positive");
+  const int n = data.size();
+  reserve(std::min(batch_size, std::max(n, 1)));
+  Backend& b = *backend_;
+  b.zero_stats(stats_, kStatCount);
+  RunStats run;
+  for (int row0 = 0; row0 < n; row0 += batch_size) {
+    int rows = std::min(batch_size, n - row0);
+    const float* x = data.x() + (long)row0 * data.x_row();
+    const float* out = forward(x, rows, false, 0);
+    loss_and_grad(out, data.y() + (long)row0 * data.y_row(), rows, false);
+    run.samples += rows;
+    run.batches++;
+  }
+  double s[kStatCount];
+  b.read_stats(s, stats_, kStatCount);
+  run.loss_sum = s[kStatLoss];
+  run.correct = s[kStatCorrect];
+  return run;
+}
+
+void Model::predict(const DeviceDataset& data, int batch_size, float* host_out) {
+  check(built_, "Model: build before predict");
+  check(batch_size > 0, "predict: batchSize must be positive");
+  const int n = data.size();
+  reserve(std::min(batch_size, std::max(n, 1)));
+  long out_row = shape_size(output_shape());
+  for (int row0 = 0; row0 < n; row0 += batch_size) {
+    int rows = std::min(batch_size, n - row0);
+    const float* out = forward(data.x() + (long)row0 * data.x_row(), rows, false, 0);
+    backend_->download(host_out + (long)row0 * out_row, out, sizeof(float) * rows * out_row);
+  }
+}
+
+}  // namespace xarxa

@@ -1,0 +1,208 @@
+// Keras semantics of fit/evaluate/predict on the CPU backend.
+import { describe, it, expect } from 'vitest';
+import * as xa from '../../lib/index.js';
+import { blobs, denseNet, silent } from '../helpers.js';
+
+describe('Sequential.fit (Keras semantics)', () => {
+  it('builds the notebook network with 25,818 parameters', () => {
+    const nn = denseNet();
+    expect(nn.countParams()).toBe(25818);
+    const lines: string[] = [];
+    nn.summary((l) => lines.push(l));
+    expect(lines.join('\n')).toMatch(/Total params: 25,818/);
+    expect(lines.join('\n')).toMatch(/\(None, 32\)\s+25120/);
+    expect(lines.join('\n')).toMatch(/Device: cpu/);
+    nn.dispose();
+  });
+
+  it('initialises kernels glorot-uniform and biases to zero', () => {
+    xa.setSeed(3);
+    const nn = denseNet();
+    const [k0, b0] = nn.getWeights();
+    const limit = Math.sqrt(6 / (784 + 32));
+    const values = Array.from(k0.data);
+    expect(Math.max(...values)).toBeLessThanOrEqual(limit);
+    expect(Math.min(...values)).toBeGreaterThanOrEqual(-limit);
+    // Uniform on [-limit, limit]: variance limit^2 / 3.
+    const variance = values.reduce((s, v) => s + v * v, 0) / values.length;
+    expect(variance).toBeCloseTo((limit * limit) / 3, 4);
+    expect(Array.from(b0.data).every((v) => v === 0)).toBe(true);
+    nn.dispose();
+  });
+
+  it('is reproducible with setSeed', async () => {
+    const { x, y } = blobs(300, 784);
+    const run = async () => {
+      xa.setSeed(7);
+      const nn = denseNet();
+      const h = await nn.fit(x, y, { batchSize: 32, epochs: 2, verbose: 0 });
+      nn.dispose();
+      return h.history.loss;
+    };
+    expect(await run()).toEqual(await run());
+  });
+
+  it('splits the last fraction for validation, keeps the partial last batch, and averages per sample', async () => {
+    const { x, y } = blobs(1000, 784);
+    xa.setSeed(1);
+    const nn = denseNet();
+    const batches: number[] = [];
+    const sizes: number[] = [];
+    const h = await nn.fit(x, y, {
+      batchSize: 128,
+      epochs: 2,
+      validationSplit: 0.2,
+      verbose: 0,
+      callbacks: { onBatchEnd: (b, logs) => void (batches.push(b), sizes.push(logs!.size)) },
+    });
+    // 800 training samples: 6 full batches of 128 and one of 32.
+    expect(batches.slice(0, 7)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(sizes.slice(0, 7)).toEqual([128, 128, 128, 128, 128, 128, 32]);
+    expect(Object.keys(h.history).sort()).toEqual(['acc', 'accuracy', 'loss', 'val_acc', 'val_accuracy', 'val_loss']);
+    expect(h.history.acc).toEqual(h.history.accuracy);
+    expect(h.history.val_acc).toEqual(h.history.val_accuracy);
+    expect(h.epoch).toEqual([0, 1]);
+    expect(h.params.samples).toBe(800);
+    // val metrics equal evaluate() on the last 20% with the final weights.
+    const [vl, va] = (await nn.evaluate(x.slice(800), y.slice(800), { verbose: 0 })) as number[];
+    expect(h.history.val_loss[1]).toBeCloseTo(vl, 6);
+    expect(h.history.val_acc[1]).toBeCloseTo(va, 6);
+    nn.dispose();
+  });
+
+  it('epoch loss is the sample-weighted mean of batch losses', async () => {
+    const { x, y } = blobs(300, 784);
+    xa.setSeed(2);
+    const nn = denseNet();
+    const batchLosses: { loss: number; size: number }[] = [];
+    const h = await nn.fit(x, y, {
+      batchSize: 128,
+      epochs: 1,
+      verbose: 0,
+      callbacks: { onBatchEnd: (_b, logs) => void batchLogs(logs!) },
+    });
+    function batchLogs(logs: Record<string, number>) {
+      batchLosses.push({ loss: logs.loss, size: logs.size });
+    }
+    const weighted = batchLosses.reduce((s, b) => s + b.loss * b.size, 0) / 300;
+    expect(batchLosses.map((b) => b.size)).toEqual([128, 128, 44]);
+    expect(h.history.loss[0]).toBeCloseTo(weighted, 6);
+    nn.dispose();
+  });
+
+  it('learns: loss falls and accuracy rises well above chance', async () => {
+    const { x, y } = blobs(2000, 784);
+    xa.setSeed(5);
+    const nn = denseNet();
+    nn.compile({ optimizer: new xa.optimizers.SGD({ learningRate: 0.1 }), loss: 'categorical_crossentropy', metrics: ['accuracy'] });
+    const h = await nn.fit(x, y, { batchSize: 64, epochs: 5, verbose: 0 });
+    expect(h.history.loss[4]).toBeLessThan(h.history.loss[0] * 0.5);
+    expect(h.history.acc[4]).toBeGreaterThan(0.9);
+    const probs = await nn.predict(x);
+    expect(probs.shape).toEqual([2000, 10]);
+    const rowSum = Array.from(probs.data.slice(0, 10)).reduce((a, b) => a + b, 0);
+    expect(rowSum).toBeCloseTo(1, 5);
+    expect(probs.argMax(1).shape).toEqual([2000]);
+    nn.dispose();
+  });
+
+  it('prints a Keras-style progress line per epoch with verbose 2', async () => {
+    const { x, y } = blobs(256, 784);
+    const nn = denseNet();
+    let text = '';
+    await nn.fit(x, y, { batchSize: 128, epochs: 2, verbose: 2, stream: { write: (s: string) => ((text += s), true), isTTY: false } });
+    expect(text).toMatch(/^Epoch 1\/2\n2\/2 - \d+s \d+(ms|us)\/step - loss: \d\.\d{4} - acc: \d\.\d{4}\n/);
+    expect(text).toMatch(/Epoch 2\/2\n/);
+    nn.dispose();
+  });
+
+  it('draws the progress bar in place on a TTY with verbose 1', async () => {
+    const { x, y } = blobs(256, 784);
+    const nn = denseNet();
+    let text = '';
+    await nn.fit(x, y, { batchSize: 128, epochs: 1, verbose: 1, stream: { write: (s: string) => ((text += s), true), isTTY: true } });
+    expect(text).toMatch(/\r2\/2 \[==============================\] - \d+s \d+(ms|us)\/step - loss: \d\.\d{4} - acc: \d\.\d{4}\s*\n$/);
+    nn.dispose();
+  });
+
+  it('supports momentum and nesterov through optimizer objects', async () => {
+    const { x, y } = blobs(500, 784);
+    for (const nesterov of [false, true]) {
+      xa.setSeed(9);
+      const nn = denseNet();
+      nn.compile({ optimizer: new xa.optimizers.SGD({ learningRate: 0.05, momentum: 0.9, nesterov }), loss: 'categorical_crossentropy', metrics: ['accuracy'] });
+      const h = await nn.fit(x, y, { batchSize: 50, epochs: 3, verbose: 0 });
+      expect(h.history.loss[2]).toBeLessThan(h.history.loss[0]);
+      nn.dispose();
+    }
+  });
+
+  it('uses validationData and stops on stopTraining from a callback', async () => {
+    const { x, y } = blobs(400, 784);
+    const nn = denseNet();
+    const h = await nn.fit(x, y, {
+      batchSize: 100,
+      epochs: 5,
+      verbose: 0,
+      validationData: [x.slice(0, 50), y.slice(0, 50)],
+      callbacks: {
+        onEpochEnd(epoch) {
+          if (epoch === 1) nn.stopTraining = true;
+        },
+      },
+    });
+    expect(h.epoch).toEqual([0, 1]);
+    expect(h.history.val_loss).toHaveLength(2);
+    nn.dispose();
+  });
+
+  it('keeps the JS thread free while training', async () => {
+    const { x, y } = blobs(3000, 784);
+    const nn = denseNet();
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    await nn.fit(x, y, { batchSize: 32, epochs: 3, verbose: 0 });
+    clearInterval(timer);
+    expect(ticks).toBeGreaterThan(3);
+    nn.dispose();
+  });
+});
+
+describe('Sequential errors name the argument, expected and received values', () => {
+  it('rejects bad inputs before native code sees them', async () => {
+    const { x, y } = blobs(10, 784);
+    const nn = denseNet();
+    await expect(nn.fit(xa.tensor(new Float32Array(10 * 783), [10, 783]), y, { verbose: 0 })).rejects.toThrow(
+      /x has per-sample shape \[783\].*input shape is \[784\]/,
+    );
+    await expect(nn.fit(x, xa.tensor(new Float32Array(10 * 9), [10, 9]), { verbose: 0 })).rejects.toThrow(/y has per-sample shape \[9\] \(width 9\).*outputs \[10\]/);
+    await expect(nn.fit(x, xa.tensor(new Float32Array(10), [10, 1]), { verbose: 0 })).rejects.toThrow(/toCategorical/);
+    await expect(nn.fit(x, y.slice(0, 9), { verbose: 0 })).rejects.toThrow(/x has 10 samples but y has 9/);
+    await expect(nn.fit(x, y, { batchSize: 0, verbose: 0 })).rejects.toThrow(/batchSize must be an integer >= 1, received number 0/);
+    await expect(nn.fit(x, y, { validationSplit: 1.5, verbose: 0 })).rejects.toThrow(/validationSplit must be a number in \[0, 1\)/);
+    await expect(nn.fit(x, y, { epochz: 3 } as never)).rejects.toThrow(/unknown option 'epochz'/);
+    nn.dispose();
+  });
+
+  it('names unknown activations, losses and optimizers, NaN learning rates and fit before compile', async () => {
+    const { Dense } = xa.layers;
+    expect(() => new Dense(3, { activation: 'relux' as never })).toThrow(/unknown activation 'relux'/);
+    const nn = new xa.Sequential();
+    nn.add(new Dense(10, { activation: 'softmax', inputShape: [4] }));
+    expect(() => nn.compile({ optimizer: 'sgd', loss: 'hinge' })).toThrow(/unknown loss "hinge"/);
+    expect(() => nn.compile({ optimizer: 'adamx', loss: 'categorical_crossentropy' })).toThrow(/unknown optimizer "adamx"/);
+    expect(() => new xa.optimizers.SGD({ learningRate: NaN })).toThrow(/learningRate must be a finite number >= 0, received NaN/);
+    await expect(nn.fit(xa.tensor(new Float32Array(4), [1, 4]), xa.tensor(new Float32Array(10), [1, 10]))).rejects.toThrow(/compile the model before fit/);
+    nn.dispose();
+  });
+
+  it('refuses a second fit while the first runs, and use after dispose', async () => {
+    const { x, y } = blobs(2000, 784);
+    const nn = denseNet();
+    const first = nn.fit(x, y, { epochs: 2, verbose: 0 });
+    await expect(nn.fit(x, y, { verbose: 0 })).rejects.toThrow(/already training/);
+    await first;
+    nn.dispose();
+    await expect(nn.fit(x, y, { verbose: 0 })).rejects.toThrow(/disposed/);
+  });
+});

@@ -1,0 +1,47 @@
+// Shared test data: small, seeded, learnable problems that run anywhere.
+import * as xa from '../lib/index.js';
+
+/** Deterministic uniform floats in [0, 1). */
+export function randomFloats(n: number, seed: number): Float32Array {
+  const r = new (class {
+    s = seed >>> 0;
+    next() {
+      this.s = (Math.imul(this.s, 1664525) + 1013904223) >>> 0;
+      return this.s / 2 ** 32;
+    }
+  })();
+  return Float32Array.from({ length: n }, () => r.next());
+}
+
+/** A 10-class problem where class c lights up features [c*k, c*k+k) on top of noise. */
+export function blobs(n: number, features: number, classes = 10, seed = 1): { x: xa.Tensor; y: xa.Tensor; labels: Int32Array } {
+  const x = randomFloats(n * features, seed);
+  const labels = new Int32Array(n);
+  const k = Math.max(1, Math.floor(features / classes));
+  for (let i = 0; i < n; i++) {
+    const c = (i * 7 + (i >> 3)) % classes;
+    labels[i] = c;
+    for (let j = 0; j < k; j++) x[i * features + c * k + j] += 1;
+  }
+  return { x: xa.tensor(x, [n, features]), y: xa.utils.toCategorical(labels, classes), labels };
+}
+
+export function denseNet(inputs = 784): xa.Sequential {
+  const { Dense } = xa.layers;
+  const nn = new xa.Sequential();
+  nn.add(new Dense(32, { activation: 'relu', inputShape: [inputs] }));
+  nn.add(new Dense(16, { activation: 'relu' }));
+  nn.add(new Dense(10, { activation: 'softmax' }));
+  nn.compile({ optimizer: 'sgd', loss: 'categorical_crossentropy', metrics: ['accuracy'] });
+  return nn;
+}
+
+/** Largest |a-b| / max(|b|, floor) over two arrays. */
+export function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
+  if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), floor));
+  return worst;
+}
+
+export const silent = { write: () => true, isTTY: false };
