@@ -12,3 +12,6 @@ export * as optimizers from './optimizers/index.js';
 export * as utils from './utils/index.js';
 export * as callbacks from './callbacks/index.js';
 export * as backend from './backend-api.js';
+export * as metrics from './metrics/index.js';
+export * as plot from './plot/index.js';
+export * as report from './report/index.js';

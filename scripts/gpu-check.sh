@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# One command for a lent GPU machine (see ../shared/device/README.md):
+#   REQUIRE_CUDA=1 source .device/remote-env.sh && bash scripts/gpu-check.sh [OUT_DIR]
+# Builds the addon with the CUDA backend, runs the whole test suite on the
+# GPU (XARXA_DEVICE=cuda) and on the CPU, the CPU<->CUDA parity tests, and the
+# GPU benchmarks against PyTorch, and writes a JSON report (gpu-check.json)
+# plus logs under OUT_DIR (default $OUT, else ./gpu-check-out).
+# Budget: under 8 minutes on an H100 so it can run twice in a 15-minute lease.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT_DIR="${1:-${OUT:-$PWD/gpu-check-out}}"
+mkdir -p "$OUT_DIR"
+export CUDAARCHS="${CUDAARCHS:-90}"
+START=$(date +%s)
+declare -A STATUS SECONDS_TAKEN
+
+step() {  # step NAME COMMAND...: runs, logs to OUT_DIR/NAME.log, records status and time
+  local name=$1; shift
+  local t0=$(date +%s)
+  echo "== $name: $*"
+  "$@" > "$OUT_DIR/$name.log" 2>&1
+  local rc=$?
+  STATUS[$name]=$rc
+  SECONDS_TAKEN[$name]=$(( $(date +%s) - t0 ))
+  tail -n 25 "$OUT_DIR/$name.log"
+  echo "== $name: exit $rc in ${SECONDS_TAKEN[$name]}s"
+}
+
+nvidia-smi > "$OUT_DIR/nvidia-smi.txt" 2>&1 || true
+step build npx cmake-js compile --CDWITH_CUDA=ON
+step info node --import tsx --input-type=module -e "import * as xa from './lib/index.ts'; console.log(JSON.stringify({status: xa.backend.cudaStatus(), info: xa.backend.cudaStatus().available ? xa.backend.info('cuda:0') : null}, null, 1))"
+step tests-cuda env XARXA_DEVICE=cuda XARXA_TEST_TOLERANCE=1e-4 npx vitest run --reporter=verbose
+step tests-cpu env XARXA_DEVICE=cpu npx vitest run test/core test/oracle test/gpu
+step bench-gpu timeout 240 npm run bench -- --suite gpu --model all --out "$OUT_DIR/bench-gpu.json"
+
+node -e '
+const fs = require("fs");
+const out = process.argv[1];
+const read = (f) => { try { return fs.readFileSync(out + "/" + f, "utf8"); } catch { return null; } };
+const summary = (log) => { const m = (log || "").match(/Tests\s+(.*)/g); return m ? m.map((s) => s.trim()) : null; };
+let bench = null; try { bench = JSON.parse(read("bench-gpu.json")); } catch {}
+let info = null; try { info = JSON.parse((read("info.log") || "").slice((read("info.log") || "").indexOf("{"))); } catch {}
+const report = {
+  date: new Date().toISOString(),
+  status: JSON.parse(process.argv[2]),
+  seconds: JSON.parse(process.argv[3]),
+  totalSeconds: Number(process.argv[4]),
+  device: info,
+  testsCuda: summary(read("tests-cuda.log")),
+  testsCpu: summary(read("tests-cpu.log")),
+  bench,
+};
+fs.writeFileSync(out + "/gpu-check.json", JSON.stringify(report, null, 1));
+console.log(JSON.stringify({ status: report.status, testsCuda: report.testsCuda, testsCpu: report.testsCpu }, null, 1));
+' "$OUT_DIR" "$(for k in "${!STATUS[@]}"; do printf '"%s":%s\n' "$k" "${STATUS[$k]}"; done | paste -sd, | sed 's/^/{/;s/$/}/')" \
+  "$(for k in "${!SECONDS_TAKEN[@]}"; do printf '"%s":%s\n' "$k" "${SECONDS_TAKEN[$k]}"; done | paste -sd, | sed 's/^/{/;s/$/}/')" \
+  "$(( $(date +%s) - START ))"
+echo "report: $OUT_DIR/gpu-check.json ($(( $(date +%s) - START ))s)"
+for k in build tests-cuda tests-cpu; do [ "${STATUS[$k]:-1}" = 0 ] || exit 1; done
