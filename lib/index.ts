@@ -15,3 +15,4 @@ export * as backend from './backend-api.js';
 export * as metrics from './metrics/index.js';
 export * as plot from './plot/index.js';
 export * as report from './report/index.js';
+export * as datasets from './datasets/index.js';
