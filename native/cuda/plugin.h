@@ -21,4 +21,15 @@ int xarxa_cuda_abi(void);
 int xarxa_cuda_device_count(char* error, int error_len);
 xarxa::Backend* xarxa_cuda_create(int ordinal, char* error, int error_len);
 
+// Optional extras (look them up with dlsym; a library without them is still ABI 1).
+// Library versions as major*1000+minor*10 (CUDA runtime, driver: 13000 = 13.0; the driver's
+// is 0 when no driver is installed) and major*10000+minor*100+patch (cuBLAS 130002 =
+// 13.0.2, cuDNN 92400 = 9.24.0). They need no GPU. Any pointer may be null. Returns 0.
+typedef int (*xarxa_cuda_versions_fn)(int* runtime, int* driver, int* cublas, int* cudnn);
+int xarxa_cuda_versions(int* runtime, int* driver, int* cublas, int* cudnn);
+// Gives a backend's cached free device memory back to the driver (waits for its
+// stream); `backend` must come from xarxa_cuda_create. Returns the bytes released.
+typedef size_t (*xarxa_cuda_release_cache_fn)(xarxa::Backend* backend);
+size_t xarxa_cuda_release_cache(xarxa::Backend* backend);
+
 }

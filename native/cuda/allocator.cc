@@ -1,0 +1,116 @@
+#include "cuda/allocator.h"
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <string>
+
+#include "cuda/check.h"
+
+namespace xarxa {
+namespace cuda {
+
+size_t CachingAllocator::size_class(size_t bytes) {
+  if (bytes == 0) bytes = 1;
+  const size_t small = 64 << 10;
+  if (bytes <= small) return (bytes + 511) / 512 * 512;
+  size_t top = small;
+  while (top * 2 < bytes) top *= 2;  // top < bytes <= 2 * top
+  size_t step = top / 8;
+  return (bytes + step - 1) / step * step;
+}
+
+CachingAllocator::~CachingAllocator() {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Errors are ignored here: at process exit the driver may already be shutting down.
+  for (auto& kv : live_) cudaFree(kv.first);
+  live_.clear();
+  release_cache_locked();
+  cudaGetLastError();
+}
+
+void* CachingAllocator::allocate(size_t bytes, bool user, const char* op) {
+  const size_t size = size_class(bytes);
+  std::lock_guard<std::mutex> lock(mu_);
+  void* ptr = nullptr;
+  auto it = free_.find(size);
+  if (it != free_.end() && !it->second.empty()) {
+    ptr = it->second.back();
+    it->second.pop_back();
+    cached_ -= size;
+  } else {
+    cudaError_t e = cudaMalloc(&ptr, size);
+    if (e == cudaErrorMemoryAllocation) {
+      cudaGetLastError();  // not sticky: clear it and retry with the cache given back
+      release_cache_locked();
+      e = cudaMalloc(&ptr, size);
+    }
+    if (e != cudaSuccess) {
+      cudaGetLastError();
+      size_t free_b = 0, total_b = 0;
+      cudaMemGetInfo(&free_b, &total_b);
+      cudaGetLastError();
+      throw Error(std::string("cuda ") + (op ? op : "alloc") + ": cudaMalloc of " + std::to_string(size) +
+                  " bytes failed: " + cuda_error_text(e) + "; this backend holds " + std::to_string(reserved_) +
+                  " bytes (" + std::to_string(user_bytes_) + " in use), device free " + std::to_string(free_b) +
+                  " of " + std::to_string(total_b) + " bytes");
+    }
+    reserved_ += size;
+  }
+  // Counted like the CPU backend counts its blocks (rounded up to 64 bytes), so
+  // bytes_in_use() reads the same on both backends.
+  const size_t counted = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
+  live_.emplace(ptr, Block{size, counted, user});
+  if (user) user_bytes_ += counted;
+  return ptr;
+}
+
+void CachingAllocator::deallocate(void* ptr) {
+  if (!ptr) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = live_.find(ptr);
+  if (it == live_.end()) throw Error("cuda free: pointer was not allocated by this CUDA backend (or freed twice)");
+  const Block b = it->second;
+  live_.erase(it);
+  if (b.user) user_bytes_ -= b.requested;
+  free_[b.size].push_back(ptr);
+  cached_ += b.size;
+}
+
+size_t CachingAllocator::bytes_in_use() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return user_bytes_;
+}
+
+size_t CachingAllocator::bytes_reserved() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reserved_;
+}
+
+size_t CachingAllocator::bytes_cached() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cached_;
+}
+
+size_t CachingAllocator::release_cache() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return release_cache_locked();
+}
+
+size_t CachingAllocator::release_cache_locked() {
+  size_t released = 0;
+  for (auto& kv : free_) {
+    for (void* p : kv.second) {
+      cudaFree(p);  // waits for pending work that may still use the block
+      released += kv.first;
+    }
+  }
+  free_.clear();
+  cudaGetLastError();
+  reserved_ -= released;
+  cached_ = 0;
+  return released;
+}
+
+}  // namespace cuda
+}  // namespace xarxa

@@ -1,0 +1,57 @@
+// A caching device allocator: freed blocks go to free lists keyed by size
+// class and are handed out again, so the per-batch alloc/free pattern of
+// training never reaches cudaMalloc/cudaFree (which synchronise the device).
+//
+// Blocks are reused in stream order: all work of a backend runs on its one
+// stream, so a block freed after some kernels were enqueued and handed out
+// again is only touched by kernels enqueued later on the same stream.
+#pragma once
+#include <cstddef>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace xarxa {
+namespace cuda {
+
+class CachingAllocator {
+ public:
+  CachingAllocator() = default;
+  ~CachingAllocator();  // cudaFree of every block, live or cached (the device must be current)
+  CachingAllocator(const CachingAllocator&) = delete;
+  CachingAllocator& operator=(const CachingAllocator&) = delete;
+
+  // Never returns null; throws xarxa::Error when the device is out of memory even
+  // after the cache was released. `user` blocks count in bytes_in_use(); internal
+  // scratch (workspaces, transposed filters) does not.
+  void* allocate(size_t bytes, bool user, const char* op);
+  // Null is fine; a pointer this allocator did not hand out throws.
+  void deallocate(void* ptr);
+
+  size_t bytes_in_use() const;    // live user blocks, each counted as its request rounded up to 64 bytes
+  size_t bytes_reserved() const;  // everything obtained from cudaMalloc (live + cached)
+  size_t bytes_cached() const;    // free blocks kept for reuse
+  // cudaFree of all cached (free) blocks; returns the bytes given back. cudaFree
+  // waits for the device, so only call it outside hot paths.
+  size_t release_cache();
+
+  // The size class of a request: multiples of 512 bytes up to 64 KiB, then 8
+  // steps per power of two (at most 12.5% slack).
+  static size_t size_class(size_t bytes);
+
+ private:
+  struct Block {
+    size_t size;       // size class (what cudaMalloc got)
+    size_t requested;  // what the caller asked for, rounded up to 64 (what bytes_in_use counts)
+    bool user;
+  };
+  size_t release_cache_locked();
+
+  mutable std::mutex mu_;
+  std::unordered_map<void*, Block> live_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  size_t user_bytes_ = 0, reserved_ = 0, cached_ = 0;
+};
+
+}  // namespace cuda
+}  // namespace xarxa

@@ -1,0 +1,354 @@
+#include "cuda/cuda_backend.h"
+
+#include <cstring>
+#include <string>
+
+#include "cuda/check.h"
+#include "cuda/conv_plan.h"
+#include "cuda/kernels.h"
+
+namespace xarxa {
+namespace cuda {
+namespace {
+
+// The device this thread last made current through a backend. The CUDA runtime's
+// current device is per thread, and ops may arrive on worker threads. Only this
+// library's code sets devices on its (static) runtime, so the cache stays true.
+thread_local int tls_device = -1;
+
+std::string version_string(int v) {  // 130002 -> "13.0.2"
+  return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
+}
+
+}  // namespace
+
+CudaBackend::CudaBackend(int ordinal) : device_(ordinal) {
+  const char* op = "create";
+  try {
+    XARXA_CUDA_CHECK(op, cudaSetDevice(ordinal));
+    tls_device = ordinal;
+    cudaDeviceProp prop;
+    XARXA_CUDA_CHECK(op, cudaGetDeviceProperties(&prop, ordinal));
+    name_ = prop.name;
+    cc_major_ = prop.major;
+    cc_minor_ = prop.minor;
+    XARXA_CUDA_CHECK(op, cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    XARXA_CUBLAS_CHECK(op, cublasCreate(&cublas_));
+    XARXA_CUBLAS_CHECK(op, cublasSetStream(cublas_, stream_));
+    // FP32 GEMMs stay FP32 (CUBLAS_TF32_TENSOR_OP_MATH would round inputs to TF32).
+    XARXA_CUBLAS_CHECK(op, cublasSetMathMode(cublas_, CUBLAS_DEFAULT_MATH));
+    XARXA_CUDNN_CHECK(op, cudnnCreate(&cudnn_));
+    XARXA_CUDNN_CHECK(op, cudnnSetStream(cudnn_, stream_));
+    alloc_ = std::make_unique<CachingAllocator>();
+    XARXA_CUDA_CHECK(op, cudaMallocHost(reinterpret_cast<void**>(&host_flag_), sizeof(int)));
+    device_flag_ = static_cast<int*>(alloc_->allocate(sizeof(int), false, op));
+  } catch (...) {
+    release();
+    throw;
+  }
+}
+
+CudaBackend::~CudaBackend() { release(); }
+
+void CudaBackend::release() noexcept {
+  // Nothing here may throw; errors (e.g. a driver shutting down at exit) are ignored.
+  if (cudaSetDevice(device_) == cudaSuccess) tls_device = device_;
+  if (stream_) cudaStreamSynchronize(stream_);
+  conv_plans_.clear();
+  if (cudnn_) cudnnDestroy(cudnn_);
+  cudnn_ = nullptr;
+  if (cublas_) cublasDestroy(cublas_);
+  cublas_ = nullptr;
+  alloc_.reset();  // cudaFree of every block, device_flag_ and ones_ included
+  device_flag_ = nullptr;
+  ones_ = nullptr;
+  if (host_stats_) cudaFreeHost(host_stats_);
+  host_stats_ = nullptr;
+  if (host_flag_) cudaFreeHost(host_flag_);
+  host_flag_ = nullptr;
+  if (stream_) cudaStreamDestroy(stream_);
+  stream_ = nullptr;
+  cudaGetLastError();
+}
+
+void CudaBackend::use_device() const {
+  if (tls_device == device_) return;
+  XARXA_CUDA_CHECK("set device", cudaSetDevice(device_));
+  tls_device = device_;
+}
+
+void CudaBackend::launched(const char* op) { XARXA_CUDA_CHECK(op, cudaGetLastError()); }
+
+DeviceInfo CudaBackend::info() const {
+  const char* op = "info";
+  use_device();
+  DeviceInfo d;
+  d.backend = "cuda";
+  d.name = name_;
+  d.device_index = device_;
+  d.compute_major = cc_major_;
+  d.compute_minor = cc_minor_;
+  XARXA_CUDA_CHECK(op, cudaMemGetInfo(&d.free_memory, &d.total_memory));
+  XARXA_CUDA_CHECK(op, cudaRuntimeGetVersion(&d.cuda_runtime_version));
+  XARXA_CUDA_CHECK(op, cudaDriverGetVersion(&d.cuda_driver_version));
+  XARXA_CUBLAS_CHECK(op, cublasGetVersion(cublas_, &d.cublas_version));
+  d.cudnn_version = static_cast<int>(cudnnGetVersion());
+  d.threads = 1;
+  d.gemm = "cuBLAS " + version_string(d.cublas_version) + " sgemm (FP32, no TF32)";
+  return d;
+}
+
+// ---- memory -------------------------------------------------------------------
+
+void* CudaBackend::alloc(size_t bytes) {
+  use_device();
+  return alloc_->allocate(bytes, true, "alloc");
+}
+
+void CudaBackend::free(void* ptr) {
+  if (!ptr) return;
+  alloc_->deallocate(ptr);
+}
+
+void CudaBackend::upload(void* dst, const void* host_src, size_t bytes) {
+  if (bytes == 0) return;
+  use_device();
+  // From pageable memory this returns once the source has been staged, so the caller
+  // may reuse host_src at once; the copy itself is ordered on the stream.
+  XARXA_CUDA_CHECK("upload", cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, stream_));
+}
+
+void CudaBackend::download(void* host_dst, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  use_device();
+  XARXA_CUDA_CHECK("download", cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, stream_));
+  XARXA_CUDA_CHECK("download", cudaStreamSynchronize(stream_));
+}
+
+void CudaBackend::copy(void* dst, const void* src, size_t bytes) {
+  if (bytes == 0 || dst == src) return;
+  use_device();
+  XARXA_CUDA_CHECK("copy", cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_));
+}
+
+void CudaBackend::fill(float* dst, float value, size_t n) {
+  if (n == 0) return;
+  use_device();
+  launch_fill(stream_, dst, value, n);
+  launched("fill");
+}
+
+void CudaBackend::synchronize() {
+  use_device();
+  XARXA_CUDA_CHECK("synchronize", cudaStreamSynchronize(stream_));
+}
+
+size_t CudaBackend::bytes_in_use() const { return alloc_->bytes_in_use(); }
+
+size_t CudaBackend::release_cache() {
+  use_device();
+  XARXA_CUDA_CHECK("release_cache", cudaStreamSynchronize(stream_));
+  return alloc_->release_cache();
+}
+
+// ---- data movement --------------------------------------------------------------
+
+void CudaBackend::gather_rows(float* dst, const float* src, const int32_t* index, int begin, int rows,
+                              int row_len) {
+  if (rows <= 0 || row_len <= 0) return;
+  use_device();
+  launch_gather_rows(stream_, dst, src, index, begin, rows, row_len);
+  launched("gather_rows");
+}
+
+void CudaBackend::nchw_to_nhwc(float* dst, const float* src, int n, int c, int h, int w) {
+  use_device();
+  launch_nchw_to_nhwc(stream_, dst, src, n, c, h, w);
+  launched("nchw_to_nhwc");
+}
+
+void CudaBackend::nhwc_to_nchw(float* dst, const float* src, int n, int c, int h, int w) {
+  use_device();
+  launch_nhwc_to_nchw(stream_, dst, src, n, c, h, w);
+  launched("nhwc_to_nchw");
+}
+
+// ---- dense algebra ----------------------------------------------------------------
+
+void CudaBackend::gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                       const float* b, int ldb, float beta, float* c, int ldc) {
+  if (m <= 0 || n <= 0) return;
+  use_device();
+  if (k <= 0) {  // C = beta * C (cuBLAS rejects the leading dimensions of an empty product)
+    launch_scale_matrix(stream_, c, m, n, ldc, beta);
+    launched("gemm");
+    return;
+  }
+  // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: a row-major matrix
+  // with row stride ld is its transpose in column-major with leading dimension ld. So
+  // cuBLAS gets the operands swapped, with the same transpose flags.
+  const cublasOperation_t op_a = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t op_b = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  XARXA_CUBLAS_CHECK("gemm", cublasSgemm(cublas_, op_b, op_a, n, m, k, &alpha, b, ldb, a, lda, &beta, c, ldc));
+}
+
+void CudaBackend::bias_add(float* y, const float* bias, int rows, int cols) {
+  if (rows <= 0 || cols <= 0) return;
+  use_device();
+  launch_bias_add(stream_, y, bias, rows, cols);
+  launched("bias_add");
+}
+
+const float* CudaBackend::ones(int n) {
+  if (ones_len_ < n) {
+    const int len = (n + 1023) / 1024 * 1024;
+    float* fresh = static_cast<float*>(alloc_->allocate(sizeof(float) * len, false, "bias_grad"));
+    alloc_->deallocate(ones_);  // stream order keeps pending readers of the old vector safe
+    ones_ = fresh;
+    ones_len_ = len;
+    launch_fill(stream_, ones_, 1.0f, len);
+    launched("bias_grad");
+  }
+  return ones_;
+}
+
+void CudaBackend::bias_grad(float* db, const float* dy, int rows, int cols) {
+  if (cols <= 0) return;
+  use_device();
+  if (rows <= 0) {
+    launch_fill(stream_, db, 0.0f, cols);
+    launched("bias_grad");
+    return;
+  }
+  // db = dy^T * ones: dy [rows, cols] row-major is a column-major [cols, rows] matrix.
+  const float one = 1.0f, zero = 0.0f;
+  XARXA_CUBLAS_CHECK("bias_grad",
+                     cublasSgemv(cublas_, CUBLAS_OP_N, cols, rows, &one, dy, cols, ones(rows), 1, &zero, db, 1));
+}
+
+// ---- activations --------------------------------------------------------------------
+
+void CudaBackend::activation_forward(Activation act, const float* x, float* y, int rows, int cols) {
+  if (rows <= 0 || cols <= 0) return;
+  if (act == Activation::Linear) {
+    copy(y, x, sizeof(float) * static_cast<size_t>(rows) * cols);
+    return;
+  }
+  use_device();
+  launch_activation_forward(stream_, act, x, y, rows, cols);
+  launched("activation_forward");
+}
+
+void CudaBackend::activation_backward(Activation act, const float* y, const float* dy, float* dx, int rows,
+                                      int cols) {
+  if (rows <= 0 || cols <= 0) return;
+  if (act == Activation::Linear) {
+    copy(dx, dy, sizeof(float) * static_cast<size_t>(rows) * cols);
+    return;
+  }
+  use_device();
+  launch_activation_backward(stream_, act, y, dy, dx, rows, cols);
+  launched("activation_backward");
+}
+
+// ---- losses and metrics -------------------------------------------------------------
+
+void CudaBackend::softmax_cross_entropy(const float* probs, const float* labels, int rows, int cols,
+                                        float grad_scale, float* dlogits, double* stats) {
+  use_device();
+  launch_softmax_cross_entropy(stream_, probs, labels, rows, cols, grad_scale, dlogits, stats);
+  launched("softmax_cross_entropy");
+}
+
+void CudaBackend::mean_squared_error(const float* pred, const float* labels, int rows, int cols, float grad_scale,
+                                     float* dout, double* stats) {
+  use_device();
+  launch_mean_squared_error(stream_, pred, labels, rows, cols, grad_scale, dout, stats);
+  launched("mean_squared_error");
+}
+
+void CudaBackend::count_correct(const float* pred, const float* labels, int rows, int cols, double* stats) {
+  use_device();
+  launch_count_correct(stream_, pred, labels, rows, cols, stats);
+  launched("count_correct");
+}
+
+void CudaBackend::read_stats(double* host, const double* stats, int n) {
+  if (n <= 0) return;
+  const char* op = "read_stats";
+  use_device();
+  if (host_stats_len_ < n) {
+    if (host_stats_) XARXA_CUDA_CHECK(op, cudaFreeHost(host_stats_));
+    host_stats_ = nullptr;
+    host_stats_len_ = 0;
+    XARXA_CUDA_CHECK(op, cudaMallocHost(reinterpret_cast<void**>(&host_stats_), sizeof(double) * n));
+    host_stats_len_ = n;
+  }
+  XARXA_CUDA_CHECK(op, cudaMemcpyAsync(host_stats_, stats, sizeof(double) * n, cudaMemcpyDeviceToHost, stream_));
+  XARXA_CUDA_CHECK(op, cudaStreamSynchronize(stream_));
+  std::memcpy(host, host_stats_, sizeof(double) * n);
+}
+
+void CudaBackend::zero_stats(double* stats, int n) {
+  if (n <= 0) return;
+  use_device();
+  XARXA_CUDA_CHECK("zero_stats", cudaMemsetAsync(stats, 0, sizeof(double) * n, stream_));  // all-zero bits = 0.0
+}
+
+// ---- pooling ------------------------------------------------------------------------
+
+void CudaBackend::pool_forward(PoolKind kind, const WindowParams& p, const float* x, float* y) {
+  use_device();
+  launch_pool_forward(stream_, kind, p, x, y);
+  launched("pool_forward");
+}
+
+void CudaBackend::pool_backward(PoolKind kind, const WindowParams& p, const float* x, const float* y,
+                                const float* dy, float* dx) {
+  const size_t dx_floats = static_cast<size_t>(p.batch) * p.in_h * p.in_w * p.in_c;
+  if (p.batch <= 0 || p.in_h <= 0 || p.in_w <= 0 || p.in_c <= 0) return;
+  use_device();
+  XARXA_CUDA_CHECK("pool_backward", cudaMemsetAsync(dx, 0, sizeof(float) * dx_floats, stream_));
+  launch_pool_backward(stream_, kind, p, x, dy, dx);
+  launched("pool_backward");
+}
+
+// ---- dropout, element-wise ------------------------------------------------------------
+
+void CudaBackend::dropout_forward(const float* x, float* y, float* mask, size_t n, float rate, uint64_t seed) {
+  if (n == 0) return;
+  use_device();
+  const float keep_scale = 1.0f / (1.0f - rate);  // the CPU's expression, in float
+  launch_dropout(stream_, x, y, mask, n, rate, keep_scale, seed);
+  launched("dropout_forward");
+}
+
+void CudaBackend::multiply(const float* a, const float* b, float* out, size_t n) {
+  if (n == 0) return;
+  use_device();
+  launch_multiply(stream_, a, b, out, n);
+  launched("multiply");
+}
+
+void CudaBackend::sgd_update(float* w, const float* g, float* velocity, size_t n, float lr, float momentum,
+                             bool nesterov) {
+  if (n == 0) return;
+  use_device();
+  launch_sgd(stream_, w, g, velocity, n, lr, momentum, nesterov);
+  launched("sgd_update");
+}
+
+bool CudaBackend::has_non_finite(const float* x, size_t n) {
+  if (n == 0) return false;
+  const char* op = "has_non_finite";
+  use_device();
+  XARXA_CUDA_CHECK(op, cudaMemsetAsync(device_flag_, 0, sizeof(int), stream_));
+  launch_non_finite(stream_, x, n, device_flag_);
+  launched(op);
+  XARXA_CUDA_CHECK(op, cudaMemcpyAsync(host_flag_, device_flag_, sizeof(int), cudaMemcpyDeviceToHost, stream_));
+  XARXA_CUDA_CHECK(op, cudaStreamSynchronize(stream_));
+  return *host_flag_ != 0;
+}
+
+}  // namespace cuda
+}  // namespace xarxa

@@ -1,0 +1,129 @@
+// The CUDA implementation of xarxa::Backend (core/backend.h). One instance
+// owns one device's stream, cuBLAS and cuDNN handles (both bound to that
+// stream) and a caching allocator; every op is enqueued on the stream, and
+// only download/read_stats/has_non_finite/synchronize wait for it.
+#pragma once
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+#include <array>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/backend.h"
+#include "cuda/allocator.h"
+
+namespace xarxa {
+namespace cuda {
+
+struct ConvPlan;  // conv.cc
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int ordinal);
+  ~CudaBackend() override;
+  CudaBackend(const CudaBackend&) = delete;
+  CudaBackend& operator=(const CudaBackend&) = delete;
+
+  DeviceInfo info() const override;
+
+  void* alloc(size_t bytes) override;
+  void free(void* ptr) override;
+  void upload(void* dst, const void* host_src, size_t bytes) override;
+  void download(void* host_dst, const void* src, size_t bytes) override;
+  void copy(void* dst, const void* src, size_t bytes) override;
+  void fill(float* dst, float value, size_t n) override;
+  void synchronize() override;
+  size_t bytes_in_use() const override;
+
+  void gather_rows(float* dst, const float* src, const int32_t* index, int begin, int rows, int row_len) override;
+  void nchw_to_nhwc(float* dst, const float* src, int n, int c, int h, int w) override;
+  void nhwc_to_nchw(float* dst, const float* src, int n, int c, int h, int w) override;
+
+  void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+            int ldb, float beta, float* c, int ldc) override;
+  void bias_add(float* y, const float* bias, int rows, int cols) override;
+  void bias_grad(float* db, const float* dy, int rows, int cols) override;
+
+  void activation_forward(Activation act, const float* x, float* y, int rows, int cols) override;
+  void activation_backward(Activation act, const float* y, const float* dy, float* dx, int rows,
+                           int cols) override;
+
+  void softmax_cross_entropy(const float* probs, const float* labels, int rows, int cols, float grad_scale,
+                             float* dlogits, double* stats) override;
+  void mean_squared_error(const float* pred, const float* labels, int rows, int cols, float grad_scale,
+                          float* dout, double* stats) override;
+  void count_correct(const float* pred, const float* labels, int rows, int cols, double* stats) override;
+  void read_stats(double* host, const double* stats, int n) override;
+  void zero_stats(double* stats, int n) override;
+
+  void conv2d_forward(const WindowParams& p, const float* x, const float* w, float* y) override;
+  void conv2d_backward_data(const WindowParams& p, const float* dy, const float* w, float* dx) override;
+  void conv2d_backward_filter(const WindowParams& p, const float* x, const float* dy, float* dw) override;
+
+  void pool_forward(PoolKind kind, const WindowParams& p, const float* x, float* y) override;
+  void pool_backward(PoolKind kind, const WindowParams& p, const float* x, const float* y, const float* dy,
+                     float* dx) override;
+
+  void dropout_forward(const float* x, float* y, float* mask, size_t n, float rate, uint64_t seed) override;
+  void multiply(const float* a, const float* b, float* out, size_t n) override;
+  void sgd_update(float* w, const float* g, float* velocity, size_t n, float lr, float momentum,
+                  bool nesterov) override;
+  bool has_non_finite(const float* x, size_t n) override;
+
+  // Not part of the contract: gives the allocator's cached free blocks back to
+  // the driver (waits for the stream first); returns the bytes released.
+  size_t release_cache();
+
+ private:
+  // Scratch memory for one op: handed back to the cache when the op has been
+  // enqueued (later ops on the same stream may reuse it; see allocator.h).
+  class Scratch {
+   public:
+    Scratch(CachingAllocator& a, size_t bytes, const char* op) : a_(a), p_(bytes ? a.allocate(bytes, false, op) : nullptr) {}
+    ~Scratch() { a_.deallocate(p_); }
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+    float* f() const { return static_cast<float*>(p_); }
+    void* get() const { return p_; }
+
+   private:
+    CachingAllocator& a_;
+    void* p_;
+  };
+
+  void release() noexcept;           // frees everything (destructor, failed constructor)
+  void use_device() const;           // makes this backend's device current on the calling thread
+  void launched(const char* op);     // throws if the kernel launch just made failed
+  const float* ones(int n);          // a device vector of at least n ones (for bias_grad)
+  ConvPlan& conv_plan(const WindowParams& p, const char* op);
+  void choose_forward_algo(ConvPlan& plan, const char* op);
+  void choose_backward_data_algo(ConvPlan& plan, const char* op);
+  void choose_backward_filter_algo(ConvPlan& plan, const char* op);
+
+  int device_ = 0;
+  std::string name_;
+  int cc_major_ = 0, cc_minor_ = 0;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t cublas_ = nullptr;
+  cudnnHandle_t cudnn_ = nullptr;
+  std::unique_ptr<CachingAllocator> alloc_;
+
+  // Pinned host staging for read_stats / has_non_finite.
+  double* host_stats_ = nullptr;
+  int host_stats_len_ = 0;
+  int* host_flag_ = nullptr;
+  int* device_flag_ = nullptr;  // allocator-owned (internal)
+
+  float* ones_ = nullptr;  // allocator-owned (internal)
+  int ones_len_ = 0;
+
+  std::mutex plans_mu_;
+  std::map<std::array<int, 14>, std::unique_ptr<ConvPlan>> conv_plans_;
+};
+
+}  // namespace cuda
+}  // namespace xarxa

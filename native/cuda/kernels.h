@@ -1,0 +1,58 @@
+// Host-side launchers of the backend's own kernels. Each enqueues on `stream`
+// and returns at once; the caller checks cudaGetLastError() for launch errors.
+// Shapes follow core/backend.h; sizes of 0 launch nothing.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/backend.h"
+
+namespace xarxa {
+namespace cuda {
+
+// ---- kernels_elementwise.cu -------------------------------------------------
+void launch_fill(cudaStream_t s, float* dst, float value, size_t n);
+// C[r, c] *= beta for a row-major [rows, cols] block with row stride ld (beta == 0 writes 0).
+void launch_scale_matrix(cudaStream_t s, float* c, int rows, int cols, int ld, float beta);
+void launch_bias_add(cudaStream_t s, float* y, const float* bias, int rows, int cols);
+void launch_activation_forward(cudaStream_t s, Activation act, const float* x, float* y, int rows, int cols);
+void launch_activation_backward(cudaStream_t s, Activation act, const float* y, const float* dy, float* dx,
+                                int rows, int cols);
+void launch_dropout(cudaStream_t s, const float* x, float* y, float* mask, size_t n, float rate, float keep_scale,
+                    uint64_t seed);
+void launch_multiply(cudaStream_t s, const float* a, const float* b, float* out, size_t n);
+void launch_sgd(cudaStream_t s, float* w, const float* g, float* velocity, size_t n, float lr, float momentum,
+                bool nesterov);
+// *flag = 1 when any x[i] is NaN or infinite (flag is not cleared here).
+void launch_non_finite(cudaStream_t s, const float* x, size_t n, int* flag);
+void launch_gather_rows(cudaStream_t s, float* dst, const float* src, const int32_t* index, int begin, int rows,
+                        int row_len);
+void launch_nchw_to_nhwc(cudaStream_t s, float* dst, const float* src, int n, int c, int h, int w);
+void launch_nhwc_to_nchw(cudaStream_t s, float* dst, const float* src, int n, int c, int h, int w);
+// dst[c, r] = src[r, c] for a row-major [rows, cols] src.
+void launch_transpose(cudaStream_t s, float* dst, const float* src, int rows, int cols);
+// dst [n, h + top + bottom, w + left + right, c] = src [n, h, w, c] surrounded by zeros.
+void launch_pad_nhwc(cudaStream_t s, float* dst, const float* src, int n, int h, int w, int c, int top,
+                     int bottom, int left, int right);
+// dst [n, h, w, c] = src [n, h + top + bottom, w + left + right, c] without the border.
+void launch_crop_nhwc(cudaStream_t s, float* dst, const float* src, int n, int h, int w, int c, int top,
+                      int bottom, int left, int right);
+
+// ---- kernels_loss.cu ----------------------------------------------------------
+void launch_softmax_cross_entropy(cudaStream_t s, const float* probs, const float* labels, int rows, int cols,
+                                  float grad_scale, float* dlogits, double* stats);
+void launch_mean_squared_error(cudaStream_t s, const float* pred, const float* labels, int rows, int cols,
+                               float grad_scale, float* dout, double* stats);
+void launch_count_correct(cudaStream_t s, const float* pred, const float* labels, int rows, int cols,
+                          double* stats);
+
+// ---- pooling.cu -----------------------------------------------------------------
+void launch_pool_forward(cudaStream_t s, PoolKind kind, const WindowParams& p, const float* x, float* y);
+// dx must be zeroed first (the kernels accumulate with atomicAdd).
+void launch_pool_backward(cudaStream_t s, PoolKind kind, const WindowParams& p, const float* x,
+                          const float* dy, float* dx);
+
+}  // namespace cuda
+}  // namespace xarxa

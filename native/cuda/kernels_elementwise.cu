@@ -1,0 +1,289 @@
+// Element-wise and data-movement kernels. The arithmetic mirrors the CPU
+// reference (native/cpu/cpu_backend.cc) expression by expression; the target
+// is compiled with --fmad=false so products and sums round the same way.
+#include "cuda/device_rng.cuh"
+#include "cuda/kernels.h"
+#include "cuda/launch.cuh"
+
+namespace xarxa {
+namespace cuda {
+namespace {
+
+__global__ void fill_kernel(float* dst, float value, size_t n) {
+  XARXA_GRID_STRIDE(i, n) dst[i] = value;
+}
+
+__global__ void scale_matrix_kernel(float* c, int rows, int cols, int ld, float beta) {
+  const size_t n = static_cast<size_t>(rows) * cols;
+  XARXA_GRID_STRIDE(i, n) {
+    float* p = c + (i / cols) * static_cast<size_t>(ld) + i % cols;
+    *p = beta == 0.0f ? 0.0f : *p * beta;
+  }
+}
+
+__global__ void bias_add_kernel(float* y, const float* bias, int rows, int cols) {
+  const size_t n = static_cast<size_t>(rows) * cols;
+  XARXA_GRID_STRIDE(i, n) y[i] += bias[i % cols];
+}
+
+__global__ void activation_forward_kernel(Activation act, const float* x, float* y, size_t n) {
+  XARXA_GRID_STRIDE(i, n) {
+    const float v = x[i];
+    switch (act) {
+      case Activation::Relu: y[i] = v > 0.0f ? v : 0.0f; break;
+      case Activation::Sigmoid: y[i] = 1.0f / (1.0f + expf(-v)); break;
+      case Activation::Tanh: y[i] = tanhf(v); break;
+      default: y[i] = v; break;
+    }
+  }
+}
+
+// One thread per row, the CPU's loop order: max, exp and sum, scale by 1/sum.
+// In place is fine: each thread reads in[j] before it writes out[j].
+__global__ void softmax_rows_kernel(const float* x, float* y, int rows, int cols) {
+  XARXA_GRID_STRIDE(r, static_cast<size_t>(rows)) {
+    const float* in = x + r * cols;
+    float* out = y + r * cols;
+    float mx = in[0];
+    for (int j = 1; j < cols; j++) mx = mx < in[j] ? in[j] : mx;  // std::max(mx, in[j])
+    float sum = 0.0f;
+    for (int j = 0; j < cols; j++) {
+      const float e = expf(in[j] - mx);
+      out[j] = e;
+      sum += e;
+    }
+    const float inv = 1.0f / sum;
+    for (int j = 0; j < cols; j++) out[j] *= inv;
+  }
+}
+
+__global__ void activation_backward_kernel(Activation act, const float* y, const float* dy, float* dx, size_t n) {
+  XARXA_GRID_STRIDE(i, n) {
+    const float v = y[i], g = dy[i];
+    switch (act) {
+      case Activation::Relu: dx[i] = v > 0.0f ? g : 0.0f; break;
+      case Activation::Sigmoid: dx[i] = g * v * (1.0f - v); break;
+      case Activation::Tanh: dx[i] = g * (1.0f - v * v); break;
+      default: dx[i] = g; break;
+    }
+  }
+}
+
+// dx = y * (dy - sum(dy * y)) per row; in place (dx == dy) is fine.
+__global__ void softmax_backward_rows_kernel(const float* y, const float* dy, float* dx, int rows, int cols) {
+  XARXA_GRID_STRIDE(r, static_cast<size_t>(rows)) {
+    const float* yr = y + r * cols;
+    const float* dyr = dy + r * cols;
+    float* dxr = dx + r * cols;
+    float dot = 0.0f;
+    for (int j = 0; j < cols; j++) dot += dyr[j] * yr[j];
+    for (int j = 0; j < cols; j++) dxr[j] = yr[j] * (dyr[j] - dot);
+  }
+}
+
+__global__ void dropout_kernel(const float* x, float* y, float* mask, size_t n, float rate, float keep_scale,
+                               uint64_t seed) {
+  XARXA_GRID_STRIDE(i, n) {
+    const float m = uniform01(seed, i) >= rate ? keep_scale : 0.0f;
+    mask[i] = m;
+    y[i] = x[i] * m;
+  }
+}
+
+__global__ void multiply_kernel(const float* a, const float* b, float* out, size_t n) {
+  XARXA_GRID_STRIDE(i, n) out[i] = a[i] * b[i];
+}
+
+__global__ void sgd_plain_kernel(float* w, const float* g, size_t n, float lr) {
+  XARXA_GRID_STRIDE(i, n) w[i] -= lr * g[i];
+}
+
+__global__ void sgd_momentum_kernel(float* w, const float* g, float* velocity, size_t n, float lr, float momentum,
+                                    bool nesterov) {
+  XARXA_GRID_STRIDE(i, n) {
+    const float v = momentum * velocity[i] - lr * g[i];
+    velocity[i] = v;
+    w[i] += nesterov ? momentum * v - lr * g[i] : v;
+  }
+}
+
+__global__ void non_finite_kernel(const float* x, size_t n, int* flag) {
+  XARXA_GRID_STRIDE(i, n) {
+    if (!isfinite(x[i])) *flag = 1;
+  }
+}
+
+__global__ void gather_rows_kernel(float* dst, const float* src, const int32_t* index, int begin, int rows,
+                                   int row_len) {
+  const size_t n = static_cast<size_t>(rows) * row_len;
+  XARXA_GRID_STRIDE(i, n) {
+    const size_t r = i / row_len, j = i % row_len;
+    dst[i] = src[static_cast<size_t>(index[begin + r]) * row_len + j];
+  }
+}
+
+// dst is NHWC, i walks it in order.
+__global__ void nchw_to_nhwc_kernel(float* dst, const float* src, int n, int c, int h, int w) {
+  const size_t hw = static_cast<size_t>(h) * w, total = static_cast<size_t>(n) * c * hw;
+  XARXA_GRID_STRIDE(i, total) {
+    const size_t ch = i % c, t = i / c, pix = t % hw, b = t / hw;
+    dst[i] = src[(b * c + ch) * hw + pix];
+  }
+}
+
+// dst is NCHW, i walks it in order.
+__global__ void nhwc_to_nchw_kernel(float* dst, const float* src, int n, int c, int h, int w) {
+  const size_t hw = static_cast<size_t>(h) * w, total = static_cast<size_t>(n) * c * hw;
+  XARXA_GRID_STRIDE(i, total) {
+    const size_t pix = i % hw, t = i / hw, ch = t % c, b = t / c;
+    dst[i] = src[(b * hw + pix) * c + ch];
+  }
+}
+
+// dst [cols, rows], i walks it in order.
+__global__ void transpose_kernel(float* dst, const float* src, int rows, int cols) {
+  const size_t n = static_cast<size_t>(rows) * cols;
+  XARXA_GRID_STRIDE(i, n) {
+    const size_t r = i % rows, c = i / rows;
+    dst[i] = src[r * cols + c];
+  }
+}
+
+// dst [n, hp, wp, c], i walks it in order.
+__global__ void pad_nhwc_kernel(float* dst, const float* src, int n, int h, int w, int c, int top, int left, int hp,
+                                int wp) {
+  const size_t total = static_cast<size_t>(n) * hp * wp * c;
+  XARXA_GRID_STRIDE(i, total) {
+    size_t t = i / c;
+    const int ch = static_cast<int>(i % c);
+    const int xp = static_cast<int>(t % wp);
+    t /= wp;
+    const int yp = static_cast<int>(t % hp);
+    const size_t b = t / hp;
+    const int iy = yp - top, ix = xp - left;
+    dst[i] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? src[((b * h + iy) * w + ix) * c + ch] : 0.0f;
+  }
+}
+
+// dst [n, h, w, c], i walks it in order; src [n, hp, wp, c].
+__global__ void crop_nhwc_kernel(float* dst, const float* src, int n, int h, int w, int c, int top, int left, int hp,
+                                 int wp) {
+  const size_t total = static_cast<size_t>(n) * h * w * c;
+  XARXA_GRID_STRIDE(i, total) {
+    size_t t = i / c;
+    const size_t ch = i % c;
+    const size_t ix = t % w;
+    t /= w;
+    const size_t iy = t % h;
+    const size_t b = t / h;
+    dst[i] = src[((b * hp + iy + top) * wp + ix + left) * c + ch];
+  }
+}
+
+}  // namespace
+
+void launch_fill(cudaStream_t s, float* dst, float value, size_t n) {
+  if (n == 0) return;
+  fill_kernel<<<blocks_for(n), kThreads, 0, s>>>(dst, value, n);
+}
+
+void launch_scale_matrix(cudaStream_t s, float* c, int rows, int cols, int ld, float beta) {
+  const size_t n = static_cast<size_t>(rows) * cols;
+  if (rows <= 0 || cols <= 0) return;
+  scale_matrix_kernel<<<blocks_for(n), kThreads, 0, s>>>(c, rows, cols, ld, beta);
+}
+
+void launch_bias_add(cudaStream_t s, float* y, const float* bias, int rows, int cols) {
+  if (rows <= 0 || cols <= 0) return;
+  bias_add_kernel<<<blocks_for(static_cast<size_t>(rows) * cols), kThreads, 0, s>>>(y, bias, rows, cols);
+}
+
+void launch_activation_forward(cudaStream_t s, Activation act, const float* x, float* y, int rows, int cols) {
+  if (rows <= 0 || cols <= 0) return;
+  if (act == Activation::Softmax) {
+    softmax_rows_kernel<<<blocks_for(rows), kThreads, 0, s>>>(x, y, rows, cols);
+  } else {
+    const size_t n = static_cast<size_t>(rows) * cols;
+    activation_forward_kernel<<<blocks_for(n), kThreads, 0, s>>>(act, x, y, n);
+  }
+}
+
+void launch_activation_backward(cudaStream_t s, Activation act, const float* y, const float* dy, float* dx,
+                                int rows, int cols) {
+  if (rows <= 0 || cols <= 0) return;
+  if (act == Activation::Softmax) {
+    softmax_backward_rows_kernel<<<blocks_for(rows), kThreads, 0, s>>>(y, dy, dx, rows, cols);
+  } else {
+    const size_t n = static_cast<size_t>(rows) * cols;
+    activation_backward_kernel<<<blocks_for(n), kThreads, 0, s>>>(act, y, dy, dx, n);
+  }
+}
+
+void launch_dropout(cudaStream_t s, const float* x, float* y, float* mask, size_t n, float rate, float keep_scale,
+                    uint64_t seed) {
+  if (n == 0) return;
+  dropout_kernel<<<blocks_for(n), kThreads, 0, s>>>(x, y, mask, n, rate, keep_scale, seed);
+}
+
+void launch_multiply(cudaStream_t s, const float* a, const float* b, float* out, size_t n) {
+  if (n == 0) return;
+  multiply_kernel<<<blocks_for(n), kThreads, 0, s>>>(a, b, out, n);
+}
+
+void launch_sgd(cudaStream_t s, float* w, const float* g, float* velocity, size_t n, float lr, float momentum,
+                bool nesterov) {
+  if (n == 0) return;
+  if (momentum == 0.0f) {
+    sgd_plain_kernel<<<blocks_for(n), kThreads, 0, s>>>(w, g, n, lr);
+  } else {
+    sgd_momentum_kernel<<<blocks_for(n), kThreads, 0, s>>>(w, g, velocity, n, lr, momentum, nesterov);
+  }
+}
+
+void launch_non_finite(cudaStream_t s, const float* x, size_t n, int* flag) {
+  if (n == 0) return;
+  non_finite_kernel<<<blocks_for(n), kThreads, 0, s>>>(x, n, flag);
+}
+
+void launch_gather_rows(cudaStream_t s, float* dst, const float* src, const int32_t* index, int begin, int rows,
+                        int row_len) {
+  if (rows <= 0 || row_len <= 0) return;
+  gather_rows_kernel<<<blocks_for(static_cast<size_t>(rows) * row_len), kThreads, 0, s>>>(dst, src, index, begin,
+                                                                                          rows, row_len);
+}
+
+void launch_nchw_to_nhwc(cudaStream_t s, float* dst, const float* src, int n, int c, int h, int w) {
+  const size_t total = static_cast<size_t>(n) * c * h * w;
+  if (n <= 0 || c <= 0 || h <= 0 || w <= 0) return;
+  nchw_to_nhwc_kernel<<<blocks_for(total), kThreads, 0, s>>>(dst, src, n, c, h, w);
+}
+
+void launch_nhwc_to_nchw(cudaStream_t s, float* dst, const float* src, int n, int c, int h, int w) {
+  const size_t total = static_cast<size_t>(n) * c * h * w;
+  if (n <= 0 || c <= 0 || h <= 0 || w <= 0) return;
+  nhwc_to_nchw_kernel<<<blocks_for(total), kThreads, 0, s>>>(dst, src, n, c, h, w);
+}
+
+void launch_transpose(cudaStream_t s, float* dst, const float* src, int rows, int cols) {
+  if (rows <= 0 || cols <= 0) return;
+  transpose_kernel<<<blocks_for(static_cast<size_t>(rows) * cols), kThreads, 0, s>>>(dst, src, rows, cols);
+}
+
+void launch_pad_nhwc(cudaStream_t s, float* dst, const float* src, int n, int h, int w, int c, int top,
+                     int bottom, int left, int right) {
+  const int hp = h + top + bottom, wp = w + left + right;
+  const size_t total = static_cast<size_t>(n) * hp * wp * c;
+  if (total == 0) return;
+  pad_nhwc_kernel<<<blocks_for(total), kThreads, 0, s>>>(dst, src, n, h, w, c, top, left, hp, wp);
+}
+
+void launch_crop_nhwc(cudaStream_t s, float* dst, const float* src, int n, int h, int w, int c, int top,
+                      int bottom, int left, int right) {
+  const int hp = h + top + bottom, wp = w + left + right;
+  const size_t total = static_cast<size_t>(n) * h * w * c;
+  if (total == 0) return;
+  crop_nhwc_kernel<<<blocks_for(total), kThreads, 0, s>>>(dst, src, n, h, w, c, top, left, hp, wp);
+}
+
+}  // namespace cuda
+}  // namespace xarxa

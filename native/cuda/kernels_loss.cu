@@ -1,0 +1,118 @@
+// Losses and metrics. One thread per row, looping over the columns in the
+// CPU reference's order (so the float sums round the same way); each block
+// adds its rows' total into the double stats buffer with one atomicAdd.
+#include "cuda/kernels.h"
+#include "cuda/launch.cuh"
+
+namespace xarxa {
+namespace cuda {
+namespace {
+
+// Sum of `v` over the block (kThreads threads); the result is valid in thread 0.
+__device__ double block_sum(double v) {
+  __shared__ double partial[kThreads];
+  partial[threadIdx.x] = v;
+  __syncthreads();
+  for (int half = kThreads / 2; half > 0; half /= 2) {
+    if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
+    __syncthreads();
+  }
+  return partial[0];
+}
+
+// Keras/tfjs categorical cross-entropy on probabilities, exactly as the CPU:
+// q = p / sum(p), clipped to [1e-7, 1 - 1e-7]; inside = q in that closed range;
+// row loss -sum(y * log(clipped)); s = sum of y where inside;
+// dlogits = grad_scale * (p * s - (inside ? y : 0)).
+__global__ void softmax_ce_kernel(const float* probs, const float* labels, int rows, int cols, float grad_scale,
+                                  float* dlogits, double* stats) {
+  const float eps = 1e-7f, hi = 1.0f - 1e-7f;
+  const size_t r = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  double row_total = 0.0;
+  if (r < static_cast<size_t>(rows)) {
+    const float* p = probs + r * cols;
+    const float* y = labels + r * cols;
+    float sum = 0.0f;
+    for (int j = 0; j < cols; j++) sum += p[j];
+    float row_loss = 0.0f, s = 0.0f;
+    for (int j = 0; j < cols; j++) {
+      const float q = p[j] / sum;
+      const bool inside = q >= eps && q <= hi;
+      const float lo = q < eps ? eps : q;            // std::max(q, eps)
+      const float clipped = hi < lo ? hi : lo;       // std::min(lo, hi)
+      row_loss -= y[j] * logf(clipped);
+      if (inside) s += y[j];
+    }
+    row_total = row_loss;
+    if (dlogits) {
+      float* d = dlogits + r * cols;
+      for (int j = 0; j < cols; j++) {
+        const float q = p[j] / sum;
+        const bool inside = q >= eps && q <= hi;
+        d[j] = grad_scale * (p[j] * s - (inside ? y[j] : 0.0f));
+      }
+    }
+  }
+  const double total = block_sum(row_total);  // every thread of the block takes part
+  if (threadIdx.x == 0 && total != 0.0) atomicAdd(&stats[kStatLoss], total);
+}
+
+// Row loss mean((p - y)^2); dout = grad_scale * 2 * (p - y) / cols.
+__global__ void mse_kernel(const float* pred, const float* labels, int rows, int cols, float grad_scale,
+                           float* dout, double* stats) {
+  const size_t r = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  double row_total = 0.0;
+  if (r < static_cast<size_t>(rows)) {
+    const float* p = pred + r * cols;
+    const float* y = labels + r * cols;
+    float row = 0.0f;
+    for (int j = 0; j < cols; j++) {
+      const float d = p[j] - y[j];
+      row += d * d;
+      if (dout) dout[r * cols + j] = grad_scale * 2.0f * d / cols;
+    }
+    row_total = row / cols;
+  }
+  const double total = block_sum(row_total);
+  if (threadIdx.x == 0 && total != 0.0) atomicAdd(&stats[kStatLoss], total);
+}
+
+// The CPU's argmax: first maximum wins (strictly greater replaces).
+__device__ int argmax_row(const float* row, int cols) {
+  int best = 0;
+  for (int j = 1; j < cols; j++)
+    if (row[j] > row[best]) best = j;
+  return best;
+}
+
+__global__ void count_correct_kernel(const float* pred, const float* labels, int rows, int cols, double* stats) {
+  const size_t r = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  int correct = 0;
+  if (r < static_cast<size_t>(rows))
+    correct = argmax_row(pred + r * cols, cols) == argmax_row(labels + r * cols, cols);
+  const int count = __syncthreads_count(correct);  // every thread of the block takes part
+  if (threadIdx.x == 0 && count > 0) atomicAdd(&stats[kStatCorrect], static_cast<double>(count));
+}
+
+}  // namespace
+
+void launch_softmax_cross_entropy(cudaStream_t s, const float* probs, const float* labels, int rows, int cols,
+                                  float grad_scale, float* dlogits, double* stats) {
+  if (rows <= 0 || cols <= 0) return;
+  softmax_ce_kernel<<<blocks_exact(rows), kThreads, 0, s>>>(probs, labels, rows, cols, grad_scale, dlogits, stats);
+}
+
+void launch_mean_squared_error(cudaStream_t s, const float* pred, const float* labels, int rows, int cols,
+                               float grad_scale, float* dout, double* stats) {
+  if (rows <= 0 || cols <= 0) return;
+  mse_kernel<<<blocks_exact(rows), kThreads, 0, s>>>(pred, labels, rows, cols, grad_scale, dout, stats);
+}
+
+void launch_count_correct(cudaStream_t s, const float* pred, const float* labels, int rows, int cols,
+                          double* stats) {
+  if (rows <= 0 || cols <= 0) return;
+  count_correct_kernel<<<blocks_exact(rows), kThreads, 0, s>>>(pred, labels, rows, cols, stats);
+}
+
+}  // namespace cuda
+}  // namespace xarxa

@@ -1,0 +1,461 @@
+// xarxa_cuda_selftest: runs every Backend op on the CPU reference and on the
+// CUDA backend (libxarxa_cuda.so, opened with dlopen like the addon does) with
+// the same random inputs, and compares. Needs a GPU; without one it prints why
+// and exits 2. Build and run (on a GPU machine):
+//
+//   cmake --build <build dir> --target xarxa_cuda_selftest
+//   <dir of xarxa.node>/xarxa_cuda_selftest [path/to/libxarxa_cuda.so]
+//   xarxa_cuda_selftest --cpu-vs-cpu     (checks the test itself: CPU against CPU)
+//
+// Exit status: 0 all checks passed, 1 a check failed, 2 CUDA not usable.
+// Tolerance: |gpu - cpu| <= 1e-4 * |cpu| + 1e-5 * max|cpu| (per tensor), or
+// bitwise equality where the arithmetic is the same on both sides.
+#include <dlfcn.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/backend.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "cpu/cpu_backend.h"
+#include "cuda/plugin.h"
+#include "layers/window.h"
+
+using namespace xarxa;
+
+namespace {
+
+int g_failed = 0, g_passed = 0;
+Rng g_rng(20240611);
+
+std::vector<float> random_vec(size_t n, float lo = -1.0f, float hi = 1.0f) {
+  std::vector<float> v(n);
+  for (auto& x : v) x = lo + (hi - lo) * g_rng.uniform();
+  return v;
+}
+
+// Values on a coarse grid (multiples of 0.25), so maxima tie often.
+std::vector<float> coarse_vec(size_t n) {
+  std::vector<float> v(n);
+  for (auto& x : v) x = std::floor(g_rng.uniform() * 8.0f) * 0.25f - 1.0f;
+  return v;
+}
+
+void report(const std::string& name, bool ok, const std::string& detail) {
+  std::printf("%-4s %-58s %s\n", ok ? "ok" : "FAIL", name.c_str(), detail.c_str());
+  std::fflush(stdout);
+  (ok ? g_passed : g_failed)++;
+}
+
+void compare(const std::string& name, const std::vector<float>& cpu, const std::vector<float>& gpu,
+             bool bitwise = false, double rtol = 1e-4, double scale_tol = 1e-5) {
+  if (cpu.size() != gpu.size()) {
+    report(name, false, "size mismatch");
+    return;
+  }
+  double scale = 0.0;
+  for (float v : cpu) scale = std::max(scale, (double)std::fabs(v));
+  double max_abs = 0.0, max_rel = 0.0;
+  size_t bad = 0, differ = 0, worst = 0;
+  for (size_t i = 0; i < cpu.size(); i++) {
+    const double a = gpu[i], b = cpu[i];
+    if (std::memcmp(&gpu[i], &cpu[i], sizeof(float)) != 0) differ++;
+    if (std::isnan(a) != std::isnan(b) || std::isinf(a) != std::isinf(b)) {
+      bad++;
+      continue;
+    }
+    if (std::isnan(b) || std::isinf(b)) {
+      if (!std::isnan(b) && a != b) bad++;
+      continue;
+    }
+    const double d = std::fabs(a - b);
+    if (d > max_abs) {
+      max_abs = d;
+      worst = i;
+    }
+    if (b != 0.0) max_rel = std::max(max_rel, d / std::fabs(b));
+    if (d > rtol * std::fabs(b) + scale_tol * scale) bad++;
+  }
+  const bool ok = bitwise ? differ == 0 : bad == 0;
+  char detail[256];
+  std::snprintf(detail, sizeof detail, "n=%zu max_abs=%.3g max_rel=%.3g bitwise_diff=%zu%s", cpu.size(), max_abs,
+                max_rel, differ, ok ? "" : (" worst@" + std::to_string(worst)).c_str());
+  report(name + (bitwise ? " [bitwise]" : ""), ok, detail);
+}
+
+// One buffer on each backend, holding the same data.
+struct Twin {
+  Backend* cpu;
+  Backend* gpu;
+  void* c = nullptr;
+  void* g = nullptr;
+  size_t bytes = 0;
+  Twin(Backend* cb, Backend* gb, size_t nbytes) : cpu(cb), gpu(gb), bytes(nbytes) {
+    c = cpu->alloc(bytes);
+    g = gpu->alloc(bytes);
+  }
+  Twin(Backend* cb, Backend* gb, const std::vector<float>& init) : Twin(cb, gb, init.size() * sizeof(float)) {
+    set(init);
+  }
+  ~Twin() {
+    cpu->free(c);
+    gpu->free(g);
+  }
+  Twin(const Twin&) = delete;
+  Twin& operator=(const Twin&) = delete;
+  void set(const std::vector<float>& v) {
+    cpu->upload(c, v.data(), v.size() * sizeof(float));
+    gpu->upload(g, v.data(), v.size() * sizeof(float));
+  }
+  float* cf() const { return static_cast<float*>(c); }
+  float* gf() const { return static_cast<float*>(g); }
+  double* cd() const { return static_cast<double*>(c); }
+  double* gd() const { return static_cast<double*>(g); }
+  std::vector<float> get_cpu() const { return get(cpu, c); }
+  std::vector<float> get_gpu() const { return get(gpu, g); }
+  std::vector<float> get(Backend* b, void* p) const {
+    std::vector<float> v(bytes / sizeof(float));
+    b->download(v.data(), p, bytes);
+    return v;
+  }
+  void check(const std::string& name, bool bitwise = false, double rtol = 1e-4, double scale_tol = 1e-5) const {
+    compare(name, get_cpu(), get_gpu(), bitwise, rtol, scale_tol);
+  }
+};
+
+WindowParams window(int batch, int h, int w, int c, int out_c, int kh, int kw, int sh, int sw, Padding pad) {
+  WindowParams p;
+  Axis ay = window_axis(h, kh, sh, pad, "selftest"), ax = window_axis(w, kw, sw, pad, "selftest");
+  p.batch = batch;
+  p.in_h = h;
+  p.in_w = w;
+  p.in_c = c;
+  p.out_h = ay.out;
+  p.out_w = ax.out;
+  p.out_c = out_c;
+  p.k_h = kh;
+  p.k_w = kw;
+  p.stride_h = sh;
+  p.stride_w = sw;
+  p.pad_top = ay.pad_before;
+  p.pad_left = ax.pad_before;
+  return p;
+}
+
+std::string describe(const WindowParams& p) {
+  char s[160];
+  std::snprintf(s, sizeof s, "%dx%dx%dx%d k%dx%d s%dx%d pad%d,%d ->%dx%dx%d", p.batch, p.in_h, p.in_w, p.in_c, p.k_h,
+                p.k_w, p.stride_h, p.stride_w, p.pad_top, p.pad_left, p.out_h, p.out_w, p.out_c);
+  return s;
+}
+
+void run_all(Backend* C, Backend* G) {
+  // ---- memory and data movement --------------------------------------------------------
+  {
+    auto v = random_vec(1000);
+    Twin a(C, G, v), b(C, G, 1000 * sizeof(float));
+    C->copy(b.c, a.c, a.bytes);
+    G->copy(b.g, a.g, a.bytes);
+    b.check("upload/copy/download", true);
+    C->fill(b.cf() + 10, 3.5f, 900);
+    G->fill(b.gf() + 10, 3.5f, 900);
+    b.check("fill", true);
+    std::vector<float> back;
+    std::thread t([&] { back = b.get_gpu(); });  // another thread: the device must be made current there
+    t.join();
+    compare("download from another thread", b.get_cpu(), back, true);
+  }
+  {
+    const int n = 50, len = 37;
+    auto src = random_vec((size_t)n * len);
+    std::vector<float> idx_f(n);
+    std::vector<int32_t> idx(n);
+    for (int i = 0; i < n; i++) idx[i] = (int32_t)g_rng.below(n);
+    std::memcpy(idx_f.data(), idx.data(), sizeof(int32_t) * n);
+    Twin s(C, G, src), index(C, G, idx_f), d(C, G, (size_t)20 * len * sizeof(float));
+    C->gather_rows(d.cf(), s.cf(), static_cast<int32_t*>(index.c), 7, 20, len);
+    G->gather_rows(d.gf(), s.gf(), static_cast<int32_t*>(index.g), 7, 20, len);
+    d.check("gather_rows", true);
+  }
+  {
+    const int n = 3, c = 5, h = 7, w = 6;
+    auto v = random_vec((size_t)n * c * h * w);
+    Twin a(C, G, v), b(C, G, a.bytes), r(C, G, a.bytes);
+    C->nchw_to_nhwc(b.cf(), a.cf(), n, c, h, w);
+    G->nchw_to_nhwc(b.gf(), a.gf(), n, c, h, w);
+    b.check("nchw_to_nhwc", true);
+    C->nhwc_to_nchw(r.cf(), b.cf(), n, c, h, w);
+    G->nhwc_to_nchw(r.gf(), b.gf(), n, c, h, w);
+    r.check("nhwc_to_nchw", true);
+  }
+  // ---- gemm -------------------------------------------------------------------------------
+  for (int ta = 0; ta < 2; ta++)
+    for (int tb = 0; tb < 2; tb++) {
+      const int m = 33, n = 17, k = 29;
+      const int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 5;
+      const int a_rows = ta ? k : m, b_rows = tb ? n : k;
+      Twin a(C, G, random_vec((size_t)a_rows * lda)), b(C, G, random_vec((size_t)b_rows * ldb)),
+          c(C, G, random_vec((size_t)m * ldc));
+      C->gemm(ta, tb, m, n, k, 0.7f, a.cf(), lda, b.cf(), ldb, 0.3f, c.cf(), ldc);
+      G->gemm(ta, tb, m, n, k, 0.7f, a.gf(), lda, b.gf(), ldb, 0.3f, c.gf(), ldc);
+      c.check("gemm trans_a=" + std::to_string(ta) + " trans_b=" + std::to_string(tb) + " strided alpha/beta");
+    }
+  {
+    const int m = 256, n = 512, k = 784;
+    Twin a(C, G, random_vec((size_t)m * k)), b(C, G, random_vec((size_t)k * n)), c(C, G, random_vec((size_t)m * n));
+    C->gemm(false, false, m, n, k, 1.0f, a.cf(), k, b.cf(), n, 0.0f, c.cf(), n);
+    G->gemm(false, false, m, n, k, 1.0f, a.gf(), k, b.gf(), n, 0.0f, c.gf(), n);
+    c.check("gemm 256x512x784 beta=0");
+    C->gemm(true, false, k, n, m, 1.0f, a.cf(), k, c.cf(), n, 0.0f, b.cf(), n);  // dense-layer weight gradient
+    G->gemm(true, false, k, n, m, 1.0f, a.gf(), k, c.gf(), n, 0.0f, b.gf(), n);
+    b.check("gemm A^T B 784x512x256");
+    Twin e(C, G, random_vec(6 * 4));
+    C->gemm(false, false, 6, 4, 0, 1.0f, a.cf(), 1, b.cf(), 4, 0.5f, e.cf(), 4);
+    G->gemm(false, false, 6, 4, 0, 1.0f, a.gf(), 1, b.gf(), 4, 0.5f, e.gf(), 4);
+    e.check("gemm k=0 (C = beta C)");
+  }
+  // ---- bias ----------------------------------------------------------------------------------
+  {
+    const int rows = 1000, cols = 32;
+    Twin y(C, G, random_vec((size_t)rows * cols)), bias(C, G, random_vec(cols)), db(C, G, random_vec(cols));
+    C->bias_add(y.cf(), bias.cf(), rows, cols);
+    G->bias_add(y.gf(), bias.gf(), rows, cols);
+    y.check("bias_add", true);
+    C->bias_grad(db.cf(), y.cf(), rows, cols);
+    G->bias_grad(db.gf(), y.gf(), rows, cols);
+    db.check("bias_grad 1000x32", false, 1e-4, 1e-5);
+  }
+  // ---- activations -------------------------------------------------------------------------
+  const Activation acts[] = {Activation::Linear, Activation::Relu, Activation::Sigmoid, Activation::Tanh,
+                             Activation::Softmax};
+  const char* act_names[] = {"linear", "relu", "sigmoid", "tanh", "softmax"};
+  for (int ai = 0; ai < 5; ai++) {
+    const int rows = 67, cols = 13;
+    const bool exact = ai <= 1;
+    auto xv = random_vec((size_t)rows * cols, -4.0f, 4.0f);
+    Twin x(C, G, xv), y(C, G, x.bytes), dy(C, G, random_vec(xv.size())), dx(C, G, x.bytes);
+    C->activation_forward(acts[ai], x.cf(), y.cf(), rows, cols);
+    G->activation_forward(acts[ai], x.gf(), y.gf(), rows, cols);
+    y.check(std::string("activation_forward ") + act_names[ai], exact);
+    C->activation_backward(acts[ai], y.cf(), dy.cf(), dx.cf(), rows, cols);
+    G->activation_backward(acts[ai], y.gf(), dy.gf(), dx.gf(), rows, cols);
+    dx.check(std::string("activation_backward ") + act_names[ai], exact);
+    // in place
+    C->activation_forward(acts[ai], x.cf(), x.cf(), rows, cols);
+    G->activation_forward(acts[ai], x.gf(), x.gf(), rows, cols);
+    x.check(std::string("activation_forward in place ") + act_names[ai], exact);
+    C->activation_backward(acts[ai], x.cf(), dy.cf(), dy.cf(), rows, cols);
+    G->activation_backward(acts[ai], x.gf(), dy.gf(), dy.gf(), rows, cols);
+    dy.check(std::string("activation_backward in place ") + act_names[ai], exact);
+  }
+  // ---- losses and metrics -----------------------------------------------------------------------
+  {
+    const int rows = 64, cols = 10;
+    // Softmax of large logits: some probabilities saturate (clipping in the loss).
+    Twin logits(C, G, random_vec((size_t)rows * cols, -20.0f, 20.0f)), probs(C, G, (size_t)rows * cols * 4);
+    C->activation_forward(Activation::Softmax, logits.cf(), probs.cf(), rows, cols);
+    G->activation_forward(Activation::Softmax, logits.gf(), probs.gf(), rows, cols);
+    std::vector<float> labels((size_t)rows * cols, 0.0f);
+    for (int r = 0; r < rows; r++) labels[(size_t)r * cols + g_rng.below(cols)] = 1.0f;
+    // a few soft labels too
+    for (int j = 0; j < cols; j++) labels[(size_t)(rows - 1) * cols + j] = 1.0f / cols;
+    Twin y(C, G, labels), d(C, G, probs.bytes), stats(C, G, 4 * sizeof(double));
+    C->zero_stats(stats.cd(), 4);
+    G->zero_stats(stats.gd(), 4);
+    C->softmax_cross_entropy(probs.cf(), y.cf(), rows, cols, 1.0f / rows, d.cf(), stats.cd());
+    G->softmax_cross_entropy(probs.gf(), y.gf(), rows, cols, 1.0f / rows, d.gf(), stats.gd());
+    d.check("softmax_cross_entropy gradient (saturated rows)");
+    C->softmax_cross_entropy(probs.cf(), y.cf(), rows, cols, 1.0f / rows, nullptr, stats.cd());
+    G->softmax_cross_entropy(probs.gf(), y.gf(), rows, cols, 1.0f / rows, nullptr, stats.gd());
+    C->count_correct(probs.cf(), y.cf(), rows, cols, stats.cd());
+    G->count_correct(probs.gf(), y.gf(), rows, cols, stats.gd());
+    // ties in predictions
+    Twin tied(C, G, coarse_vec((size_t)rows * cols));
+    C->count_correct(tied.cf(), y.cf(), rows, cols, stats.cd());
+    G->count_correct(tied.gf(), y.gf(), rows, cols, stats.gd());
+    Twin pred(C, G, random_vec((size_t)rows * 7)), target(C, G, random_vec((size_t)rows * 7)),
+        dout(C, G, (size_t)rows * 7 * 4);
+    C->mean_squared_error(pred.cf(), target.cf(), rows, 7, 0.5f, dout.cf(), stats.cd() + 2);
+    G->mean_squared_error(pred.gf(), target.gf(), rows, 7, 0.5f, dout.gf(), stats.gd() + 2);
+    dout.check("mean_squared_error gradient");
+    double hc[4], hg[4];
+    C->read_stats(hc, stats.cd(), 4);
+    G->read_stats(hg, stats.gd(), 4);
+    report("stats: cross-entropy loss sum (2 calls)", std::fabs(hc[0] - hg[0]) <= 1e-5 * std::fabs(hc[0]),
+           "cpu " + std::to_string(hc[0]) + " gpu " + std::to_string(hg[0]));
+    report("stats: count_correct incl. ties (exact)", hc[1] == hg[1],
+           "cpu " + std::to_string(hc[1]) + " gpu " + std::to_string(hg[1]));
+    report("stats: mse loss sum", std::fabs(hc[2] - hg[2]) <= 1e-5 * std::fabs(hc[2]),
+           "cpu " + std::to_string(hc[2]) + " gpu " + std::to_string(hg[2]));
+  }
+  // ---- convolution --------------------------------------------------------------------------------
+  const WindowParams convs[] = {
+      window(3, 9, 9, 2, 4, 3, 3, 1, 1, Padding::Same),     // symmetric 'same'
+      window(2, 8, 8, 3, 5, 2, 2, 1, 1, Padding::Same),     // pad 0 before, 1 after
+      window(2, 7, 6, 3, 4, 3, 3, 2, 2, Padding::Same),     // rows symmetric, columns not
+      window(2, 6, 6, 2, 3, 4, 4, 1, 1, Padding::Same),     // pad 1 before, 2 after
+      window(4, 10, 10, 1, 8, 5, 5, 1, 1, Padding::Valid),  // valid
+      window(2, 9, 9, 2, 3, 2, 2, 2, 2, Padding::Valid),    // valid, last row unused
+      window(2, 5, 5, 6, 7, 1, 1, 1, 1, Padding::Valid),    // 1x1
+      window(32, 28, 28, 1, 32, 3, 3, 1, 1, Padding::Same), // MNIST-size
+  };
+  for (const auto& p : convs) {
+    const size_t xn = (size_t)p.batch * p.in_h * p.in_w * p.in_c, yn = (size_t)p.batch * p.out_h * p.out_w * p.out_c,
+                 wn = (size_t)p.k_h * p.k_w * p.in_c * p.out_c;
+    Twin x(C, G, random_vec(xn)), w(C, G, random_vec(wn)), y(C, G, yn * 4), dy(C, G, random_vec(yn)),
+        dx(C, G, random_vec(xn)), dw(C, G, random_vec(wn));
+    C->conv2d_forward(p, x.cf(), w.cf(), y.cf());
+    G->conv2d_forward(p, x.gf(), w.gf(), y.gf());
+    y.check("conv2d_forward " + describe(p));
+    C->conv2d_backward_data(p, dy.cf(), w.cf(), dx.cf());
+    G->conv2d_backward_data(p, dy.gf(), w.gf(), dx.gf());
+    dx.check("conv2d_backward_data " + describe(p));
+    C->conv2d_backward_filter(p, x.cf(), dy.cf(), dw.cf());
+    G->conv2d_backward_filter(p, x.gf(), dy.gf(), dw.gf());
+    dw.check("conv2d_backward_filter " + describe(p));
+  }
+  // ---- pooling ----------------------------------------------------------------------------------------
+  const WindowParams pools[] = {
+      window(2, 8, 8, 3, 3, 2, 2, 2, 2, Padding::Valid),
+      window(2, 5, 5, 2, 2, 2, 2, 1, 1, Padding::Same),  // the notebook case: 0 before, 1 after
+      window(2, 7, 7, 2, 2, 3, 3, 2, 2, Padding::Same),
+      window(3, 6, 6, 4, 4, 3, 3, 1, 1, Padding::Same),  // overlapping windows
+  };
+  const PoolKind kinds[] = {PoolKind::Max, PoolKind::Average};
+  for (const auto& p : pools)
+    for (PoolKind kind : kinds) {
+      const char* kn = kind == PoolKind::Max ? "max" : "avg";
+      const size_t xn = (size_t)p.batch * p.in_h * p.in_w * p.in_c, yn = (size_t)p.batch * p.out_h * p.out_w * p.out_c;
+      Twin x(C, G, coarse_vec(xn)), y(C, G, yn * 4), dy(C, G, random_vec(yn)), dx(C, G, random_vec(xn));
+      C->pool_forward(kind, p, x.cf(), y.cf());
+      G->pool_forward(kind, p, x.gf(), y.gf());
+      y.check(std::string("pool_forward ") + kn + " (ties) " + describe(p), kind == PoolKind::Max);
+      C->pool_backward(kind, p, x.cf(), y.cf(), dy.cf(), dx.cf());
+      G->pool_backward(kind, p, x.gf(), y.gf(), dy.gf(), dx.gf());
+      dx.check(std::string("pool_backward ") + kn + " (ties) " + describe(p));
+    }
+  // ---- dropout, multiply, sgd, non-finite ----------------------------------------------------------------
+  {
+    const size_t n = 100003;
+    Twin x(C, G, random_vec(n)), y(C, G, n * 4), mask(C, G, n * 4), out(C, G, n * 4);
+    C->dropout_forward(x.cf(), y.cf(), mask.cf(), n, 0.3f, 0x1234567890abcdefull);
+    G->dropout_forward(x.gf(), y.gf(), mask.gf(), n, 0.3f, 0x1234567890abcdefull);
+    mask.check("dropout mask", true);
+    y.check("dropout output", true);
+    C->multiply(x.cf(), mask.cf(), out.cf(), n);
+    G->multiply(x.gf(), mask.gf(), out.gf(), n);
+    out.check("multiply", true);
+  }
+  for (int variant = 0; variant < 3; variant++) {
+    const size_t n = 5000;
+    Twin w(C, G, random_vec(n)), g(C, G, random_vec(n)), v(C, G, random_vec(n, -0.1f, 0.1f));
+    const float momentum = variant == 0 ? 0.0f : 0.9f;
+    for (int step = 0; step < 3; step++) {
+      C->sgd_update(w.cf(), g.cf(), v.cf(), n, 0.01f, momentum, variant == 2);
+      G->sgd_update(w.gf(), g.gf(), v.gf(), n, 0.01f, momentum, variant == 2);
+    }
+    const char* names[] = {"sgd plain", "sgd momentum", "sgd nesterov"};
+    w.check(std::string(names[variant]) + " weights (3 steps)", true);
+    if (variant) v.check(std::string(names[variant]) + " velocity", true);
+  }
+  {
+    const size_t n = 300000;
+    auto v = random_vec(n);
+    Twin x(C, G, v);
+    bool c0 = C->has_non_finite(x.cf(), n), g0 = G->has_non_finite(x.gf(), n);
+    v[n - 5] = NAN;
+    x.set(v);
+    bool c1 = C->has_non_finite(x.cf(), n), g1 = G->has_non_finite(x.gf(), n);
+    v[n - 5] = 1.0f;
+    v[17] = -INFINITY;
+    x.set(v);
+    bool c2 = C->has_non_finite(x.cf(), n), g2 = G->has_non_finite(x.gf(), n);
+    report("has_non_finite (finite, NaN, -inf)", !c0 && !g0 && c1 && g1 && c2 && g2,
+           std::to_string(g0) + std::to_string(g1) + std::to_string(g2));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--cpu-vs-cpu") {
+    // Checks the test itself without a GPU: two CPU backends must agree bitwise everywhere.
+    CpuBackend a(2), b(3);
+    try {
+      run_all(&a, &b);
+    } catch (const std::exception& e) {
+      report("exception", false, e.what());
+    }
+    std::printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed ? 1 : 0;
+  }
+  std::string path;
+  if (argc > 1) {
+    path = argv[1];
+  } else {
+    std::string self = argv[0];
+    auto slash = self.rfind('/');
+    path = (slash == std::string::npos ? std::string(".") : self.substr(0, slash)) + "/libxarxa_cuda.so";
+  }
+  void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    std::printf("cannot open %s: %s\n", path.c_str(), dlerror());
+    return 2;
+  }
+  auto abi = reinterpret_cast<xarxa_cuda_abi_fn>(dlsym(lib, "xarxa_cuda_abi"));
+  auto count = reinterpret_cast<xarxa_cuda_device_count_fn>(dlsym(lib, "xarxa_cuda_device_count"));
+  auto create = reinterpret_cast<xarxa_cuda_create_fn>(dlsym(lib, "xarxa_cuda_create"));
+  auto release = reinterpret_cast<xarxa_cuda_release_cache_fn>(dlsym(lib, "xarxa_cuda_release_cache"));
+  if (!abi || !count || !create || abi() != XARXA_CUDA_PLUGIN_ABI) {
+    std::printf("%s is not a matching xarxa CUDA library\n", path.c_str());
+    return 2;
+  }
+  char message[512] = {0};
+  const int devices = count(message, sizeof message);
+  std::printf("library %s: abi %d, %d device(s) %s\n", path.c_str(), abi(), devices, message);
+  if (devices <= 0) return 2;
+
+  auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<Backend> gpu(create(0, message, sizeof message));
+  if (!gpu) {
+    std::printf("create failed: %s\n", message);
+    return 2;
+  }
+  auto t1 = std::chrono::steady_clock::now();
+  CpuBackend cpu(4);
+  DeviceInfo d = gpu->info();
+  std::printf("device %s (sm_%d%d), memory %.1f/%.1f GiB free, runtime %d, driver %d, cuBLAS %d, cuDNN %d, %s; "
+              "backend created in %.0f ms\n",
+              d.name.c_str(), d.compute_major, d.compute_minor, d.free_memory / 1073741824.0,
+              d.total_memory / 1073741824.0, d.cuda_runtime_version, d.cuda_driver_version, d.cublas_version,
+              d.cudnn_version, d.gemm.c_str(), std::chrono::duration<double, std::milli>(t1 - t0).count());
+
+  try {
+    run_all(&cpu, gpu.get());
+  } catch (const std::exception& e) {
+    report("exception", false, e.what());
+  }
+  report("bytes_in_use back to 0 (cpu, cuda)", cpu.bytes_in_use() == 0 && gpu->bytes_in_use() == 0,
+         std::to_string(cpu.bytes_in_use()) + ", " + std::to_string(gpu->bytes_in_use()));
+  if (release) std::printf("release_cache gave back %zu bytes\n", release(gpu.get()));
+  // An error path: a bad window must throw xarxa::Error (caught across the library boundary).
+  try {
+    WindowParams bad;
+    gpu->conv2d_forward(bad, nullptr, nullptr, nullptr);
+    report("invalid conv window throws", false, "no exception");
+  } catch (const Error& e) {
+    report("invalid conv window throws xarxa::Error", true, e.what());
+  } catch (const std::exception& e) {
+    report("invalid conv window throws xarxa::Error", false, std::string("other exception: ") + e.what());
+  }
+  gpu.reset();
+  std::printf("%d passed, %d failed\n", g_passed, g_failed);
+  return g_failed ? 1 : 0;
+}
