@@ -8,7 +8,8 @@ namespace xarxa {
 
 Shape Flatten::build(const Shape& input, Rng&) {
   check(!input.empty(), "Flatten: input must have at least one axis per sample");
-  if (channels_first_) check(input.size() == 3, "Flatten: channelsFirst expects [channels, height, width] inputs");
+  // channelsFirst moves the channel axis (the first) last, for any rank, as
+  // Keras does: [c, h, w] -> h, w, c; [c, l] -> l, c; [n] stays as it is.
   input_ = input;
   output_ = {int(shape_size(input))};
   return output_;
@@ -16,14 +17,16 @@ Shape Flatten::build(const Shape& input, Rng&) {
 
 void Flatten::forward(const float* x, float* y, int batch, bool, uint64_t) {
   long n = (long)batch * shape_size(input_);
-  if (channels_first_) backend_.nchw_to_nhwc(y, x, batch, input_[0], input_[1], input_[2]);
+  if (channels_first_ && input_.size() > 1)
+    backend_.nchw_to_nhwc(y, x, batch, input_[0], int(shape_size(input_) / input_[0]), 1);
   else backend_.copy(y, x, sizeof(float) * n);
 }
 
 void Flatten::backward(const float*, const float*, float* dy, float* dx, int batch, bool) {
   if (!dx) return;
   long n = (long)batch * shape_size(input_);
-  if (channels_first_) backend_.nhwc_to_nchw(dx, dy, batch, input_[0], input_[1], input_[2]);
+  if (channels_first_ && input_.size() > 1)
+    backend_.nhwc_to_nchw(dx, dy, batch, input_[0], int(shape_size(input_) / input_[0]), 1);
   else backend_.copy(dx, dy, sizeof(float) * n);
 }
 

@@ -5,8 +5,9 @@
 namespace xarxa {
 
 // Flatten to [batch, features]. channelsLast keeps the memory order (Keras'
-// element order); channelsFirst reorders [c, h, w] to h, w, c first, as
-// Keras' Flatten(data_format='channels_first') does to keep weight order.
+// element order); channelsFirst reorders [c, h, w] to h, w, c first (any
+// rank: the first axis goes last), as Keras' Flatten(data_format=
+// 'channels_first') does to keep weight order.
 class Flatten : public Layer {
  public:
   Flatten(Backend& backend, bool channels_first) : Layer(backend), channels_first_(channels_first) {}
