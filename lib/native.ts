@@ -96,6 +96,17 @@ export function addon(): Addon {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
   const root = packageRoot();
+  // XARXA_ADDON=/path/to/xarxa.node loads that build instead (e.g. the
+  // ASan/UBSan build of scripts/sanitize.sh).
+  const override = process.env.XARXA_ADDON;
+  if (override) {
+    try {
+      cached = require(path.resolve(override)) as Addon;
+    } catch (e) {
+      throw new Error(`xarxa: the native addon named by XARXA_ADDON (${override}) could not be loaded: ${(e as Error).message}`);
+    }
+    return cached;
+  }
   try {
     cached = require('node-gyp-build')(root) as Addon;
   } catch (e) {

@@ -18,7 +18,7 @@ export interface CallbackModel {
   stopTraining: boolean;
   getWeights(): unknown[];
   setWeights(weights: unknown[]): void;
-  save?(dir: string): Promise<void>;
+  save?(dir: string): Promise<unknown>;
 }
 
 export class Callback {

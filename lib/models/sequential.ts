@@ -11,6 +11,8 @@ import { History } from './history.js';
 import { ProgressBar, type ProgressStream } from './progress.js';
 import { formatSummary } from './summary.js';
 import { type CallbackHooks, Callback, wantsBatchHooks, type Logs } from '../callbacks/callback.js';
+import { TerminateOnNaN } from '../callbacks/terminate-on-nan.js';
+import { saveModel, type SaveTarget, type SaveResult } from '../io/save.js';
 
 export type LossName = 'categorical_crossentropy' | 'categoricalCrossentropy' | 'mean_squared_error' | 'meanSquaredError' | 'mse';
 
@@ -55,7 +57,16 @@ const LOSSES: Record<string, string> = {
 
 const ACCURACY_NAMES = ['accuracy', 'acc', 'categorical_accuracy', 'categoricalaccuracy'];
 
-/** A training run stopped by a NaN or infinite loss: says where it happened. */
+/**
+ * A training run stopped by a NaN or infinite loss: says where it happened
+ * (epoch and batch, 0-based; the message counts from 1) and carries the
+ * history of the epochs completed before it. Without a TerminateOnNaN
+ * callback fit throws this; with one, fit stops after that batch and returns
+ * the history (the last epoch's loss is NaN), as Keras does. The batch is
+ * exact on the CPU and whenever callbacks have batch hooks; on CUDA without
+ * them the loss is read every 10 batches, so it is the batch at which the
+ * non-finite loss was seen, at most 9 batches after it appeared.
+ */
 export class NonFiniteLossError extends Error {
   constructor(
     readonly epoch: number,
@@ -103,6 +114,7 @@ export class Sequential {
 
   add(layer: Layer): void {
     this.checkUsable('add');
+    if (this.busy) throw new Error('add: the model is busy (training, evaluating or predicting); add layers before or after');
     if (!(layer instanceof Layer)) throw new TypeError(`add: expected an xarxa layer (e.g. new xa.layers.Dense(10)), received ${describe(layer)}`);
     if (this.layers.length === 0 && !layer.inputShape && this.layers.length === 0) {
       // Keras allows the input shape to come from the data at fit time.
@@ -142,7 +154,17 @@ export class Sequential {
       inputShape: shape,
       layers: this.layers.map((l) => l.nativeSpec(nextSeed)),
     };
-    this.native = new (addon().NativeModel)(spec);
+    try {
+      this.native = new (addon().NativeModel)(spec);
+    } catch (e) {
+      // Name the layer (layers[2] -> layer 2 'dense_1') and keep the error's class.
+      const message = String((e as Error).message).replace(/layers\[(\d+)\]/g, (m, i) => {
+        const layer = this.layers[Number(i)];
+        return layer ? `layer ${i} '${layer.name}'` : m;
+      });
+      const Ctor = e instanceof RangeError ? RangeError : e instanceof TypeError ? TypeError : Error;
+      throw new Ctor(`build: ${message}`);
+    }
     this.nativeInput = [...shape];
   }
 
@@ -194,6 +216,23 @@ export class Sequential {
     }
   }
 
+  /** What compile was given (normalised loss and metric names), or undefined before compile. */
+  get compileConfig(): { optimizer: SGD; loss: string; metrics: string[] } | undefined {
+    return this.compiled ? { ...this.compiled, metrics: [...this.compiled.metrics] } : undefined;
+  }
+
+  /**
+   * Saves the model in the TensorFlow.js Layers format: `dir/model.json`
+   * (topology, weights manifest, training config) and `dir/weights.bin`
+   * (little-endian float32, Keras layouts). The folder is replaced atomically:
+   * an interrupted save leaves the previous checkpoint loadable. `target` may
+   * also be a 'file://' URL or a tfjs IOHandler (an object with save()).
+   */
+  async save(target: SaveTarget): Promise<SaveResult> {
+    this.checkUsable('save');
+    return saveModel(this, target);
+  }
+
   /** The optimizer given to compile (its learning rate may be changed with setLearningRate). */
   get optimizer(): SGD | undefined {
     return this.compiled?.optimizer;
@@ -210,7 +249,7 @@ export class Sequential {
     if (this.busy) throw new Error('fit: this model is already training (or evaluating/predicting); wait for it to finish');
     if (!this.compiled) throw new Error('fit: compile the model before fit (model.compile({ optimizer, loss, metrics }))');
     checkKeys(args, ['batchSize', 'epochs', 'verbose', 'validationSplit', 'validationData', 'shuffle', 'callbacks', 'initialEpoch', 'checkFinite', 'stream'], 'fit');
-    const batchSize = optionalInt(args.batchSize, 32, 'fit: batchSize', 1);
+    const batchSize = optionalInt(args.batchSize, 32, 'fit: batchSize', 1, 2 ** 31 - 1);
     const epochs = optionalInt(args.epochs, 1, 'fit: epochs', 0);
     const initialEpoch = optionalInt(args.initialEpoch, 0, 'fit: initialEpoch', 0);
     const verbose = checkVerbose(args.verbose, 'fit');
@@ -282,6 +321,14 @@ export class Sequential {
     history.params = { epochs: o.epochs, steps, samples: o.n, batchSize: o.batchSize, device: this.device, epochSeconds };
     const random = new Random(nextSeed());
     const batchHooks = wantsBatchHooks(o.callbacks);
+    // With TerminateOnNaN a non-finite loss stops training and fit returns the
+    // history; without it fit throws NonFiniteLossError (see its doc).
+    const nanStoppers = o.callbacks.filter((c): c is TerminateOnNaN => c instanceof TerminateOnNaN);
+    const onNonFinite = async (epoch: number, batch: number): Promise<void> => {
+      if (nanStoppers.length === 0) throw new NonFiniteLossError(epoch, batch, history);
+      this.stopRequested = true;
+      for (const c of nanStoppers) c.onNonFiniteLoss(epoch, batch, o.verbose ? o.stream : undefined);
+    };
     const progressEvery = this.device === 'cpu' ? 1 : 10;
     this.stopRequested = false;
     for (const c of o.callbacks) await c.onTrainBegin?.();
@@ -304,30 +351,34 @@ export class Sequential {
       const order = o.shuffle ? random.permutation(o.n) : identity(o.n);
       const bar = new ProgressBar(steps, o.verbose, o.stream);
       let totals: RunStats = { lossSum: 0, correct: 0, samples: 0, batches: 0, stopped: false };
+      // As in Keras, an epoch trains at least one batch (and is recorded) even
+      // when stopTraining was set before it began, e.g. in onEpochBegin.
       if (batchHooks) {
-        for (let b = 0; b < steps && !this.stopRequested; b++) {
+        for (let b = 0; b < steps && (b === 0 || !this.stopRequested); b++) {
           const rows = Math.min(o.batchSize, o.n - b * o.batchSize);
           for (const c of o.callbacks) await c.onBatchBegin?.(b, { batch: b, size: rows });
           const s = await native.train(train, order, o.batchSize, b, b + 1, 1);
           totals = { lossSum: totals.lossSum + s.lossSum, correct: totals.correct + s.correct, samples: totals.samples + s.samples, batches: totals.batches + 1, stopped: false };
           const batchLogs: Logs = { batch: b, size: rows, ...logsOf(s) };
-          if (!Number.isFinite(batchLogs.loss)) throw new NonFiniteLossError(epoch, b, history);
+          if (!Number.isFinite(batchLogs.loss)) await onNonFinite(epoch, b);
           bar.update(b + 1, display(logsOf(totals)));
           for (const c of o.callbacks) await c.onBatchEnd?.(b, batchLogs);
         }
       } else {
         let badBatch = -1;
-        totals = await native.train(train, order, o.batchSize, 0, steps, progressEvery, (b, s) => {
+        totals = await native.train(train, order, o.batchSize, 0, this.stopRequested ? Math.min(1, steps) : steps, progressEvery, (b, s) => {
           if (badBatch < 0 && !Number.isFinite(s.lossSum)) {
             badBatch = b; // the first report with a non-finite loss: stop right there
             native.requestStop();
           }
           bar.update(b + 1, display(logsOf(s)));
         });
-        if (!Number.isFinite(totals.lossSum)) throw new NonFiniteLossError(epoch, badBatch >= 0 ? badBatch : totals.batches - 1, history);
+        if (!Number.isFinite(totals.lossSum)) await onNonFinite(epoch, badBatch >= 0 ? badBatch : totals.batches - 1);
       }
       const logs = logsOf(totals);
-      if (validation && !this.stopRequested) {
+      // As in Keras, an epoch cut short by stopTraining is still validated and
+      // recorded, so every history key has one value per recorded epoch.
+      if (validation) {
         const v = await native.evaluate(validation, o.batchSize);
         const vl = logsOf(v);
         logs.val_loss = vl.loss;
@@ -347,7 +398,7 @@ export class Sequential {
     this.checkUsable('evaluate');
     if (!this.compiled) throw new Error('evaluate: compile the model first');
     checkKeys(args, ['batchSize', 'verbose', 'stream'], 'evaluate');
-    const batchSize = optionalInt(args.batchSize, 32, 'evaluate: batchSize', 1);
+    const batchSize = optionalInt(args.batchSize, 32, 'evaluate: batchSize', 1, 2 ** 31 - 1);
     const verbose = checkVerbose(args.verbose, 'evaluate');
     if (this.busy) throw new Error('evaluate: this model is busy training; wait for fit to finish');
     this.busy = true;
@@ -375,7 +426,7 @@ export class Sequential {
   async predict(x: Tensor, args: PredictArgs = {}): Promise<Tensor> {
     this.checkUsable('predict');
     checkKeys(args, ['batchSize'], 'predict');
-    const batchSize = optionalInt(args.batchSize, 32, 'predict: batchSize', 1);
+    const batchSize = optionalInt(args.batchSize, 32, 'predict: batchSize', 1, 2 ** 31 - 1);
     if (this.busy) throw new Error('predict: this model is busy training; wait for fit to finish');
     this.busy = true;
     let data: NativeDataset | undefined;
@@ -401,13 +452,15 @@ export class Sequential {
 
   setWeights(weights: Tensor[]): void {
     const native = this.ensureNative('setWeights');
-    if (this.busy) throw new Error('setWeights: this model is busy training');
+    // Allowed between batches during fit (callbacks such as EarlyStopping
+    // restore weights); the native model refuses while a native job runs.
     const specs = native.layers().flatMap((l) => l.weights.map((w) => ({ layer: l.kind, ...w })));
     if (!Array.isArray(weights) || weights.length !== specs.length) {
       throw new Error(`setWeights: expected ${specs.length} tensors, received ${Array.isArray(weights) ? weights.length : describe(weights)}`);
     }
     weights.forEach((w, i) => {
-      if (!(w instanceof Tensor)) throw new TypeError(`setWeights: weight ${i} must be a Tensor`);
+      if (!(w instanceof Tensor)) throw new TypeError(`setWeights: weight ${i} must be a Tensor, received ${describe(w)}`);
+      checkData(w, `setWeights: weight ${i}`);
       const want = specs[i].shape;
       if (w.shape.length !== want.length || w.shape.some((d, k) => d !== want[k])) {
         throw new Error(`setWeights: weight ${i} (${specs[i].layer} ${specs[i].name}) must have shape [${want.join(', ')}], received [${w.shape.join(', ')}]`);
@@ -477,6 +530,7 @@ export class Sequential {
 
   private checkX(x: Tensor, where: string, checkFinite: boolean): Tensor {
     if (!(x instanceof Tensor)) throw new TypeError(`${where}: x must be a Tensor (xa.tensor(...)), received ${describe(x)}`);
+    checkData(x, `${where}: x`);
     if (x.rank < 2) throw new Error(`${where}: x must have a batch axis: shape [samples, ...features], received [${x.shape.join(', ')}]`);
     const expected = this.inputShape;
     const got = x.shape.slice(1);
@@ -495,6 +549,8 @@ export class Sequential {
   private checkXY(x: Tensor, y: Tensor, where: string, checkFinite: boolean): [Tensor, Tensor] {
     const xs = this.checkX(x, where, checkFinite);
     if (!(y instanceof Tensor)) throw new TypeError(`${where}: y must be a Tensor, received ${describe(y)}`);
+    checkData(y, `${where}: y`);
+    if (y.rank < 1) throw new Error(`${where}: y must have a batch axis: shape [samples, ...], received a scalar`);
     if (y.shape[0] !== xs.shape[0]) {
       throw new Error(`${where}: x has ${xs.shape[0]} samples but y has ${y.shape[0]}; they must match`);
     }
@@ -512,6 +568,21 @@ export class Sequential {
     const i = (ys.data as Float32Array).findIndex((v) => !Number.isFinite(v));
     if (i >= 0) throw new Error(`${where}: y holds a non-finite value (${ys.data[i]}) at sample ${Math.floor(i / sizeOf(got))}`);
     return [xs, ys];
+  }
+}
+
+/** The tensor's data still matches its shape: not detached (transferred), shrunk or swapped for another array type. */
+function checkData(t: Tensor, where: string): void {
+  const data = t.data as unknown;
+  if (!(data instanceof Float32Array || data instanceof Int32Array || data instanceof Uint8Array)) {
+    throw new TypeError(`${where} holds ${describe(data)}, not a Float32Array, Int32Array or Uint8Array`);
+  }
+  if (data.length !== sizeOf(t.shape)) {
+    const detached = data.buffer.byteLength === 0 && sizeOf(t.shape) > 0;
+    throw new Error(
+      `${where} has shape [${t.shape.join(', ')}] (${sizeOf(t.shape)} values) but its data holds ${data.length}` +
+        (detached ? ': its ArrayBuffer was detached (transferred, e.g. by structuredClone or postMessage)' : ''),
+    );
   }
 }
 
@@ -533,17 +604,20 @@ function toCallbackList(value: unknown, model: Sequential): CallbackHooks[] {
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
   if (Array.isArray(v)) return 'an array';
   if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
   if (typeof v === 'object') return `an object (${(v as object).constructor?.name ?? 'Object'})`;
+  if (typeof v === 'bigint' || typeof v === 'symbol' || typeof v === 'function') return `a ${typeof v} (${String(v).slice(0, 40)})`;
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
-function optionalInt(value: unknown, fallback: number, where: string, min: number): number {
+function optionalInt(value: unknown, fallback: number, where: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
     throw new RangeError(`${where} must be an integer >= ${min}, received ${describe(value)}`);
   }
+  if (value > max) throw new RangeError(`${where} must be at most ${max}, received ${describe(value)}`);
   return value;
 }
 

@@ -1,6 +1,6 @@
 // The Node-API module: exports NativeModel, NativeDataset and a few queries
 // about devices. Loaded by lib/native.ts through node-gyp-build.
-#include <napi.h>
+#include "napi_config.h"
 
 #include "args.h"
 #include "backends.h"
@@ -45,8 +45,10 @@ Napi::Value DeviceInfoOf(const Napi::CallbackInfo& info) {
     o.Set("cublasVersion", d.cublas_version);
     o.Set("cudnnVersion", d.cudnn_version);
     return o;
+  } catch (const Napi::Error&) {
+    throw;
   } catch (const std::exception& e) {
-    throw Napi::Error::New(env, e.what());
+    throw Napi::Error::New(env, std::string("deviceInfo: ") + e.what());
   }
 }
 

@@ -2,7 +2,7 @@
 // these keep the native side safe on its own (the fuzz test calls it raw):
 // every bad argument becomes a JS TypeError/RangeError, never a crash.
 #pragma once
-#include <napi.h>
+#include "napi_config.h"
 
 #include <cmath>
 #include <string>
@@ -77,18 +77,25 @@ inline Napi::Int32Array arg_i32(const Napi::CallbackInfo& info, size_t i, const 
   return arr;
 }
 
-// A shape: an array of integers in [1, 2^31).
-inline std::vector<int> to_shape(Napi::Env env, const Napi::Value& v, const std::string& what) {
+// A shape: an array of at most 8 integers in [1, max_dim]. The default bound
+// (2^30) keeps the window arithmetic of the layers (in + stride - 1, ...) far
+// from int overflow; the product is limited to 2^31 - 1 values (every backend
+// op takes int sizes).
+inline std::vector<int> to_shape(Napi::Env env, const Napi::Value& v, const std::string& what,
+                                 long long max_dim = 1LL << 30) {
   if (!v.IsArray()) throw Napi::TypeError::New(env, what + " must be an array of positive integers");
   auto a = v.As<Napi::Array>();
-  if (a.Length() > 8) throw Napi::RangeError::New(env, what + " has too many dimensions");
+  if (a.Length() > 8) throw Napi::RangeError::New(env, what + " has " + std::to_string(a.Length()) +
+                                                           " dimensions (at most 8)");
   std::vector<int> out;
   double total = 1;
   for (uint32_t k = 0; k < a.Length(); k++) {
-    out.push_back((int)to_int(env, a.Get(k), what + "[" + std::to_string(k) + "]", 1, 0x7fffffff));
+    out.push_back((int)to_int(env, a.Get(k), what + "[" + std::to_string(k) + "]", 1, max_dim));
     total *= out.back();
   }
-  if (total > 4e9) throw Napi::RangeError::New(env, what + " is absurdly large");
+  if (total > 2147483647.0)
+    throw Napi::RangeError::New(env, what + " holds " + std::to_string((long long)total) +
+                                         " values; the limit is 2^31 - 1 (2147483647)");
   return out;
 }
 

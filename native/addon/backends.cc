@@ -84,7 +84,8 @@ std::shared_ptr<Backend> create_backend(const std::string& name) {
   if (name.rfind("cuda", 0) == 0) {
     int ordinal = 0;
     if (name.size() > 4) {
-      check(name[4] == ':' && name.size() > 5 && name.find_first_not_of("0123456789", 5) == std::string::npos,
+      check(name[4] == ':' && name.size() > 5 && name.size() <= 9 &&
+                name.find_first_not_of("0123456789", 5) == std::string::npos,
             "unknown device '" + name + "' (expected 'cpu', 'cuda' or 'cuda:N')");
       ordinal = std::stoi(name.substr(5));
     }

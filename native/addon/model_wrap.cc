@@ -1,5 +1,11 @@
 #include "model_wrap.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
 #include <vector>
 
 #include "args.h"
@@ -52,29 +58,49 @@ bool parse_bool(const Napi::Object& spec, const char* key, bool fallback) {
   return spec.Get(key).ToBoolean().Value();
 }
 
-std::unique_ptr<Layer> make_layer(Napi::Env env, Backend& backend, const Napi::Value& value, int index) {
+// What the size check needs to know of a layer, read once from its spec (a
+// getter could answer differently the second time).
+struct LayerPlan {
+  std::string type;
+  long long units = 0;  // Dense units or Conv2D filters
+  int k_h = 0, k_w = 0, s_h = 1, s_w = 1;
+  Padding padding = Padding::Valid;
+  bool channels_first = false, use_bias = true;
+};
+
+std::unique_ptr<Layer> make_layer(Napi::Env env, Backend& backend, const Napi::Value& value, int index,
+                                  LayerPlan& plan) {
   std::string where = "layers[" + std::to_string(index) + "]";
   if (!value.IsObject()) throw Napi::TypeError::New(env, where + " must be an object");
   auto spec = value.As<Napi::Object>();
   std::string type = to_string(env, spec.Get("type"), where + ".type");
+  plan.type = type;
   if (type == "Dense") {
     int units = (int)to_int(env, spec.Get("units"), where + ".units", 1, 1 << 24);
-    return std::make_unique<Dense>(backend, units, parse_activation(env, spec, where), parse_bool(spec, "useBias", true));
+    plan.units = units;
+    plan.use_bias = parse_bool(spec, "useBias", true);
+    return std::make_unique<Dense>(backend, units, parse_activation(env, spec, where), plan.use_bias);
   }
   if (type == "Conv2D") {
     int filters = (int)to_int(env, spec.Get("filters"), where + ".filters", 1, 1 << 20);
     auto k = pair_of(env, spec, "kernelSize", where);
     auto s = pair_of(env, spec, "strides", where);
-    return std::make_unique<Conv2D>(backend, filters, k[0], k[1], s[0], s[1], parse_padding(env, spec, where),
-                                    parse_channels_first(env, spec, where), parse_activation(env, spec, where),
-                                    parse_bool(spec, "useBias", true));
+    plan.units = filters;
+    plan.k_h = k[0], plan.k_w = k[1], plan.s_h = s[0], plan.s_w = s[1];
+    plan.padding = parse_padding(env, spec, where);
+    plan.channels_first = parse_channels_first(env, spec, where);
+    plan.use_bias = parse_bool(spec, "useBias", true);
+    return std::make_unique<Conv2D>(backend, filters, k[0], k[1], s[0], s[1], plan.padding, plan.channels_first,
+                                    parse_activation(env, spec, where), plan.use_bias);
   }
   if (type == "MaxPooling2D" || type == "AveragePooling2D") {
     auto k = pair_of(env, spec, "poolSize", where);
     auto s = pair_of(env, spec, "strides", where);
+    plan.k_h = k[0], plan.k_w = k[1], plan.s_h = s[0], plan.s_w = s[1];
+    plan.padding = parse_padding(env, spec, where);
+    plan.channels_first = parse_channels_first(env, spec, where);
     return std::make_unique<Pooling2D>(backend, type == "MaxPooling2D" ? PoolKind::Max : PoolKind::Average, k[0], k[1],
-                                       s[0], s[1], parse_padding(env, spec, where),
-                                       parse_channels_first(env, spec, where));
+                                       s[0], s[1], plan.padding, plan.channels_first);
   }
   if (type == "Flatten") return std::make_unique<Flatten>(backend, parse_channels_first(env, spec, where));
   if (type == "Dropout") {
@@ -85,6 +111,120 @@ std::unique_ptr<Layer> make_layer(Napi::Env env, Backend& backend, const Napi::V
   }
   if (type == "Activation") return std::make_unique<ActivationLayer>(backend, parse_activation(env, spec, where));
   throw Napi::Error::New(env, where + ": unknown layer type '" + type + "'");
+}
+
+std::string gib(double bytes) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.2f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
+  return text;
+}
+
+std::string shape_text(const std::vector<double>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); i++) out += (i ? ", " : "") + std::to_string((long long)shape[i]);
+  return out + "]";
+}
+
+double product(const std::vector<double>& shape) {
+  double n = 1;
+  for (double d : shape) n *= d;
+  return n;
+}
+
+// The memory a model may claim: XARXA_MEMORY_LIMIT (bytes, with an optional
+// K/M/G/T suffix) when set, else the smaller of 64 GiB and the device's memory
+// (physical RAM for the CPU, the GPU's total memory for CUDA). Read on the JS
+// thread when a model is made.
+size_t memory_limit(const std::string& device, Backend& backend) {
+  if (const char* text = std::getenv("XARXA_MEMORY_LIMIT")) {
+    char* end = nullptr;
+    double v = std::strtod(text, &end);
+    if (end != text && v > 0) {
+      switch (*end) {
+        case 'k': case 'K': v *= 1024.0; break;
+        case 'm': case 'M': v *= 1024.0 * 1024.0; break;
+        case 'g': case 'G': v *= 1024.0 * 1024.0 * 1024.0; break;
+        case 't': case 'T': v *= 1024.0 * 1024.0 * 1024.0 * 1024.0; break;
+        default: break;
+      }
+      if (v < 1e18) return (size_t)v;
+    }
+  }
+  size_t limit = size_t(64) << 30;
+  if (device == "cpu") {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    if (pages > 0 && page > 0) limit = std::min(limit, (size_t)pages * (size_t)page);
+  } else {
+    size_t total = backend.info().total_memory;
+    if (total > 0) limit = std::min(limit, total);
+  }
+  return limit;
+}
+
+// Walks the shapes as the layers' build() will, in doubles and without
+// allocating anything, and refuses (RangeError) a model whose single tensors
+// exceed what the backend ops index (2^31 - 1 values, int sizes) or whose
+// weights (value, gradient, momentum slot) plus one sample's activations
+// exceed `limit` bytes. Shapes build() would reject are left to build().
+void check_model_size(Napi::Env env, const std::vector<LayerPlan>& plans, const Shape& input, size_t limit) {
+  const double max_values = 2147483647.0;
+  std::vector<double> shape(input.begin(), input.end());
+  double params = 0, acts = 0, max_act = product(shape);
+  for (size_t i = 0; i < plans.size(); i++) {
+    const LayerPlan& p = plans[i];
+    const std::string where = "layers[" + std::to_string(i) + "] (" + p.type + ")";
+    auto weight = [&](const char* name, const std::vector<double>& w) {
+      double n = product(w);
+      if (n > max_values)
+        throw Napi::RangeError::New(env, where + ": the " + std::string(name) + " " + shape_text(w) + " would hold " +
+                                             std::to_string((long long)n) +
+                                             " values; one tensor is limited to 2^31 - 1 (2147483647)");
+      params += n;
+    };
+    if (p.type == "Dense") {
+      if (shape.empty()) return;
+      weight("kernel", {shape.back(), (double)p.units});
+      if (p.use_bias) weight("bias", {(double)p.units});
+      shape.back() = (double)p.units;
+    } else if (p.type == "Conv2D" || p.type == "MaxPooling2D" || p.type == "AveragePooling2D") {
+      if (shape.size() != 3) return;
+      int h = (int)(p.channels_first ? shape[1] : shape[0]);
+      int w = (int)(p.channels_first ? shape[2] : shape[1]);
+      double c = p.channels_first ? shape[0] : shape[2];
+      Axis ay, ax;
+      try {
+        ay = window_axis(h, p.k_h, p.s_h, p.padding, p.type);
+        ax = window_axis(w, p.k_w, p.s_w, p.padding, p.type);
+      } catch (const Error&) {
+        return;
+      }
+      double out_c = c;
+      if (p.type == "Conv2D") {
+        out_c = (double)p.units;
+        weight("kernel", {(double)p.k_h, (double)p.k_w, c, out_c});
+        if (p.use_bias) weight("bias", {out_c});
+      }
+      shape = p.channels_first ? std::vector<double>{out_c, (double)ay.out, (double)ax.out}
+                               : std::vector<double>{(double)ay.out, (double)ax.out, out_c};
+    } else if (p.type == "Flatten") {
+      shape = {product(shape)};
+    }
+    double n = product(shape);
+    if (n > max_values)
+      throw Napi::RangeError::New(env, where + ": its output " + shape_text(shape) + " would hold " +
+                                           std::to_string((long long)n) +
+                                           " values per sample; the limit is 2^31 - 1 (2147483647)");
+    acts += n;
+    max_act = std::max(max_act, n);
+  }
+  double bytes = 4.0 * (3.0 * params + product(std::vector<double>(input.begin(), input.end())) + acts + 2.0 * max_act);
+  if (bytes > (double)limit)
+    throw Napi::RangeError::New(env, "the model needs about " + gib(bytes) + " (" + std::to_string((long long)params) +
+                                         " weights with their gradients and momentum slots, plus one sample's "
+                                         "activations), more than the memory limit of " +
+                                         gib((double)limit) +
+                                         " (the smaller of 64 GiB and the device's memory; XARXA_MEMORY_LIMIT=bytes "
+                                         "changes it)");
 }
 
 Napi::Object info_object(Napi::Env env, const DeviceInfo& d) {
@@ -116,11 +256,24 @@ Napi::Object stats_object(Napi::Env env, const RunStats& s) {
 
 // ---- async workers ------------------------------------------------------------
 
+// "op: message" for an exception that stopped native work, naming the addon
+// call it came from unless the message already starts with that name.
+std::string failure(const char* op, const std::exception& e) {
+  std::string what = e.what();
+  if (dynamic_cast<const std::bad_alloc*>(&e)) what = "out of memory (" + what + ")";
+  std::string prefix = std::string(op) + ":";
+  if (what.rfind(prefix, 0) == 0) return what;
+  return std::string(op) + ": " + what;
+}
+
 // Base: runs `work` on a worker thread, resolves with `result(env)`, and
-// turns any C++ exception into a rejected Promise with its message.
+// turns any C++ exception into a rejected Promise with its message. Workers
+// only touch memory the job owns (never a JS buffer: those may be detached
+// or resized by JS code while the worker runs).
 class Job : public Napi::AsyncWorker {
  public:
-  Job(Napi::Env env, NativeModel* owner) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), owner_(owner) {
+  Job(Napi::Env env, NativeModel* owner, const char* op)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), owner_(owner), op_(op) {
     owner_ref_ = Napi::Persistent(owner->Value());
   }
   Napi::Promise promise() { return deferred_.Promise(); }
@@ -132,15 +285,21 @@ class Job : public Napi::AsyncWorker {
     try {
       work();
     } catch (const std::exception& e) {
-      SetError(e.what());
+      SetError(failure(op_, e));
     } catch (...) {
-      SetError("unknown native error");
+      SetError(std::string(op_) + ": unknown native error");
     }
   }
   void OnOK() override {
     owner_->release();
     Napi::HandleScope scope(Env());
-    deferred_.Resolve(result(Env()));
+    try {
+      deferred_.Resolve(result(Env()));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    } catch (const std::exception& e) {
+      deferred_.Reject(Napi::Error::New(Env(), failure(op_, e)).Value());
+    }
   }
   void OnError(const Napi::Error& e) override {
     owner_->release();
@@ -149,38 +308,8 @@ class Job : public Napi::AsyncWorker {
 
   Napi::Promise::Deferred deferred_;
   NativeModel* owner_;
+  const char* op_;
   Napi::ObjectReference owner_ref_;  // keeps the model alive while the job runs
-  std::vector<Napi::ObjectReference> keep_;  // typed arrays the worker reads
-};
-
-class UploadJob : public Job {
- public:
-  UploadJob(Napi::Env env, NativeModel* owner, Napi::Float32Array x, Napi::Value y, int n, long x_row, long y_row)
-      : Job(env, owner), n_(n), x_row_(x_row), y_row_(y_row) {
-    x_ = x.Data();
-    keep_.push_back(Napi::Persistent(x.As<Napi::Object>()));
-    if (y.IsTypedArray()) {
-      y_ = y.As<Napi::Float32Array>().Data();
-      keep_.push_back(Napi::Persistent(y.As<Napi::Object>()));
-    }
-  }
-
- protected:
-  void work() override {
-    data_ = std::make_shared<DeviceDataset>(owner_->model().backend_ptr(), x_, y_, n_, x_row_, y_row_);
-  }
-  Napi::Value result(Napi::Env env) override {
-    auto obj = NativeDataset::constructor->New({});
-    NativeDataset::Unwrap(obj)->data = data_;
-    return obj;
-  }
-
- private:
-  const float* x_ = nullptr;
-  const float* y_ = nullptr;
-  int n_;
-  long x_row_, y_row_;
-  std::shared_ptr<DeviceDataset> data_;
 };
 
 struct Progress {
@@ -189,16 +318,16 @@ struct Progress {
 };
 
 // Training: progress flows back through a queue that is drained on the JS
-// thread before the Promise resolves.
+// thread before the Promise resolves. The sample order is copied (and then
+// validated) when the job is made, so JS cannot change it under the worker.
 class TrainJob : public Napi::AsyncProgressQueueWorker<Progress> {
  public:
-  TrainJob(Napi::Env env, NativeModel* owner, std::shared_ptr<DeviceDataset> data, Napi::Int32Array order,
+  TrainJob(Napi::Env env, NativeModel* owner, std::shared_ptr<DeviceDataset> data, std::vector<int32_t> order,
            int batch_size, int first, int last, int every, Napi::Value progress)
       : Napi::AsyncProgressQueueWorker<Progress>(env), deferred_(Napi::Promise::Deferred::New(env)), owner_(owner),
-        data_(std::move(data)), batch_size_(batch_size), first_(first), last_(last), every_(every) {
+        data_(std::move(data)), order_(std::move(order)), batch_size_(batch_size), first_(first), last_(last),
+        every_(every) {
     owner_ref_ = Napi::Persistent(owner->Value());
-    order_ = order.Data();
-    order_ref_ = Napi::Persistent(order.As<Napi::Object>());
     if (progress.IsFunction()) progress_ = Napi::Persistent(progress.As<Napi::Function>());
   }
   Napi::Promise promise() { return deferred_.Promise(); }
@@ -210,35 +339,50 @@ class TrainJob : public Napi::AsyncProgressQueueWorker<Progress> {
         Progress p{batch, s};
         ep.Send(&p, 1);
       };
-      stats_ = owner_->model().train(*data_, order_, batch_size_, first_, last_, every_, fn, &owner_->stop_flag());
+      stats_ = owner_->model().train(*data_, order_.data(), batch_size_, first_, last_, every_, fn, &owner_->stop_flag());
     } catch (const std::exception& e) {
-      SetError(e.what());
+      SetError(failure("train", e));
     } catch (...) {
-      SetError("unknown native error");
+      SetError("train: unknown native error");
     }
   }
+  // A throwing onProgress stops training after the current batch and rejects
+  // the Promise with what it threw (instead of an uncaught exception).
   void OnProgress(const Progress* p, size_t count) override {
-    if (progress_.IsEmpty() || count == 0) return;
+    if (progress_.IsEmpty() || count == 0 || !callback_error_.IsEmpty()) return;
     Napi::HandleScope scope(Env());
     const Progress& last = p[count - 1];
-    progress_.Call({Napi::Number::New(Env(), last.batch), stats_object(Env(), last.stats)});
+    try {
+      progress_.Call({Napi::Number::New(Env(), last.batch), stats_object(Env(), last.stats)});
+    } catch (Napi::Error& e) {
+      callback_error_ = std::move(e);  // a strong reference to what was thrown
+      owner_->stop_flag().store(true);
+    }
   }
   void OnOK() override {
     owner_->release();
-    deferred_.Resolve(stats_object(Env(), stats_));
+    Napi::HandleScope scope(Env());
+    if (!callback_error_.IsEmpty()) return deferred_.Reject(callback_error_.Value());
+    try {
+      deferred_.Resolve(stats_object(Env(), stats_));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
   }
   void OnError(const Napi::Error& e) override {
     owner_->release();
+    if (!callback_error_.IsEmpty()) return deferred_.Reject(callback_error_.Value());
     deferred_.Reject(e.Value());
   }
 
  private:
   Napi::Promise::Deferred deferred_;
   NativeModel* owner_;
-  Napi::ObjectReference owner_ref_, order_ref_;
+  Napi::ObjectReference owner_ref_;
   Napi::FunctionReference progress_;
+  Napi::Error callback_error_;
   std::shared_ptr<DeviceDataset> data_;
-  const int32_t* order_ = nullptr;
+  std::vector<int32_t> order_;
   int batch_size_, first_, last_, every_;
   RunStats stats_;
 };
@@ -246,7 +390,7 @@ class TrainJob : public Napi::AsyncProgressQueueWorker<Progress> {
 class EvaluateJob : public Job {
  public:
   EvaluateJob(Napi::Env env, NativeModel* owner, std::shared_ptr<DeviceDataset> data, int batch_size)
-      : Job(env, owner), data_(std::move(data)), batch_size_(batch_size) {}
+      : Job(env, owner, "evaluate"), data_(std::move(data)), batch_size_(batch_size) {}
 
  protected:
   void work() override { stats_ = owner_->model().evaluate(*data_, batch_size_); }
@@ -261,7 +405,7 @@ class EvaluateJob : public Job {
 class PredictJob : public Job {
  public:
   PredictJob(Napi::Env env, NativeModel* owner, std::shared_ptr<DeviceDataset> data, int batch_size)
-      : Job(env, owner), data_(std::move(data)), batch_size_(batch_size) {}
+      : Job(env, owner, "predict"), data_(std::move(data)), batch_size_(batch_size) {}
 
  protected:
   void work() override {
@@ -282,7 +426,7 @@ class PredictJob : public Job {
 };
 
 std::shared_ptr<DeviceDataset> arg_dataset(const Napi::CallbackInfo& info, size_t i, Model& model) {
-  if (info.Length() <= i || !info[i].IsObject() || !info[i].As<Napi::Object>().InstanceOf(NativeDataset::constructor->Value()))
+  if (info.Length() <= i || !info[i].IsObject() || !info[i].As<Napi::Object>().InstanceOf(NativeDataset::constructor(info.Env())))
     throw Napi::TypeError::New(info.Env(), "dataset must be a NativeDataset");
   auto* ds = NativeDataset::Unwrap(info[i].As<Napi::Object>());
   if (!ds->data) throw Napi::Error::New(info.Env(), "dataset was disposed");
@@ -326,15 +470,23 @@ NativeModel::NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Nati
   if (!spec.Get("layers").IsArray()) throw Napi::TypeError::New(env, "spec.layers must be an array");
   auto layers = spec.Get("layers").As<Napi::Array>();
   if (layers.Length() == 0) throw Napi::Error::New(env, "spec.layers is empty: add at least one layer");
+  if (layers.Length() > 10000) throw Napi::RangeError::New(env, "spec.layers has more than 10000 layers");
   try {
     auto backend = create_backend(device);
-    model_ = std::make_unique<Model>(backend, seed);
-    for (uint32_t i = 0; i < layers.Length(); i++) model_->add(make_layer(env, *backend, layers.Get(i), (int)i));
-    model_->build(input);
+    auto model = std::make_unique<Model>(backend, seed);
+    std::vector<LayerPlan> plans(layers.Length());
+    for (uint32_t i = 0; i < layers.Length(); i++) model->add(make_layer(env, *backend, layers.Get(i), (int)i, plans[i]));
+    // Sizes are checked before build() allocates (and initialises) anything.
+    size_t limit = memory_limit(device, *backend);
+    check_model_size(env, plans, input, limit);
+    model->set_memory_limit(limit);
+    model->build(input);
+    model_ = std::move(model);
   } catch (const Napi::Error&) {
     throw;
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(env, "NativeModel: out of memory while building the model (std::bad_alloc)");
   } catch (const std::exception& e) {
-    model_.reset();
     throw Napi::Error::New(env, e.what());
   }
 }
@@ -454,12 +606,23 @@ Napi::Value NativeModel::CreateDataset(const Napi::CallbackInfo& info) {
   int n = (int)arg_int(info, 2, "sample count", 0, 0x7fffffff);
   auto x = arg_f32(info, 0, "x", (long long)n * x_row);
   Napi::Value y = info[1];
-  if (!y.IsNull() && !y.IsUndefined()) arg_f32(info, 1, "y", (long long)n * y_row);
-  acquire(env, "createDataset");
-  auto* job = new UploadJob(env, this, x, y, n, x_row, y_row);
-  auto promise = job->promise();
-  job->Queue();
-  return promise;
+  const float* y_data = nullptr;
+  if (!y.IsNull() && !y.IsUndefined()) y_data = arg_f32(info, 1, "y", (long long)n * y_row).Data();
+  // The copy to the device happens here, on the JS thread: a worker reading
+  // the JS buffers could race with JS detaching (transferring) or resizing
+  // them. It is one memcpy (CPU) or host-to-device copy (CUDA) per fit.
+  auto deferred = Napi::Promise::Deferred::New(env);
+  try {
+    auto data = std::make_shared<DeviceDataset>(model_->backend_ptr(), x.Data(), y_data, n, x_row, y_row);
+    auto obj = NativeDataset::constructor(env).New({});
+    NativeDataset::Unwrap(obj)->data = std::move(data);
+    deferred.Resolve(obj);
+  } catch (const Napi::Error& e) {
+    deferred.Reject(e.Value());
+  } catch (const std::exception& e) {
+    deferred.Reject(Napi::Error::New(env, failure("createDataset", e)).Value());
+  }
+  return deferred.Promise();
 }
 
 // train(dataset, order: Int32Array, batchSize, firstBatch, lastBatch, progressEvery, onProgress?) -> Promise<stats>
@@ -467,13 +630,18 @@ Napi::Value NativeModel::Train(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   check_idle(env, "train");
   auto data = arg_dataset(info, 0, *model_);
-  auto order = arg_i32(info, 1, "order");
-  if ((long long)order.ElementLength() != data->size())
-    throw Napi::RangeError::New(env, "order must have one entry per sample (" + std::to_string(data->size()) + ")");
-  for (size_t i = 0; i < order.ElementLength(); i++)
-    if (order[i] < 0 || order[i] >= data->size()) throw Napi::RangeError::New(env, "order has an index out of range");
+  auto order_array = arg_i32(info, 1, "order");
+  if ((long long)order_array.ElementLength() != data->size())
+    throw Napi::RangeError::New(env, "order must have one entry per sample (" + std::to_string(data->size()) +
+                                         "), received " + std::to_string(order_array.ElementLength()));
+  // Copied, then checked: the worker reads the copy, which JS cannot change.
+  std::vector<int32_t> order(order_array.Data(), order_array.Data() + order_array.ElementLength());
+  for (size_t i = 0; i < order.size(); i++)
+    if (order[i] < 0 || order[i] >= data->size())
+      throw Napi::RangeError::New(env, "order[" + std::to_string(i) + "] = " + std::to_string(order[i]) +
+                                           " is out of range for " + std::to_string(data->size()) + " samples");
   int batch = (int)arg_int(info, 2, "batchSize", 1, 0x7fffffff);
-  int total = data->size() == 0 ? 0 : (data->size() + batch - 1) / batch;
+  int total = (int)(((long long)data->size() + batch - 1) / batch);
   int first = (int)arg_int(info, 3, "firstBatch", 0, total);
   int last = (int)arg_int(info, 4, "lastBatch", first, total);
   int every = (int)arg_int(info, 5, "progressEvery", 0, 0x7fffffff);
@@ -482,10 +650,15 @@ Napi::Value NativeModel::Train(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "onProgress must be a function");
   acquire(env, "train");
   stop_.store(false);
-  auto* job = new TrainJob(env, this, data, order, batch, first, last, every, progress);
-  auto promise = job->promise();
-  job->Queue();
-  return promise;
+  try {
+    auto* job = new TrainJob(env, this, data, std::move(order), batch, first, last, every, progress);
+    auto promise = job->promise();
+    job->Queue();
+    return promise;
+  } catch (...) {
+    release();  // never queued: the model must not stay busy
+    throw;
+  }
 }
 
 Napi::Value NativeModel::Evaluate(const Napi::CallbackInfo& info) {
@@ -495,10 +668,15 @@ Napi::Value NativeModel::Evaluate(const Napi::CallbackInfo& info) {
   if (!data->y()) throw Napi::Error::New(env, "evaluate: the dataset has no labels");
   int batch = (int)arg_int(info, 1, "batchSize", 1, 0x7fffffff);
   acquire(env, "evaluate");
-  auto* job = new EvaluateJob(env, this, data, batch);
-  auto promise = job->promise();
-  job->Queue();
-  return promise;
+  try {
+    auto* job = new EvaluateJob(env, this, data, batch);
+    auto promise = job->promise();
+    job->Queue();
+    return promise;
+  } catch (...) {
+    release();  // never queued: the model must not stay busy
+    throw;
+  }
 }
 
 Napi::Value NativeModel::Predict(const Napi::CallbackInfo& info) {
@@ -506,11 +684,21 @@ Napi::Value NativeModel::Predict(const Napi::CallbackInfo& info) {
   check_idle(env, "predict");
   auto data = arg_dataset(info, 0, *model_);
   int batch = (int)arg_int(info, 1, "batchSize", 1, 0x7fffffff);
+  double out_bytes = 4.0 * data->size() * (double)shape_size(model_->output_shape());
+  if (out_bytes > (double)model_->memory_limit() || out_bytes > 4.0 * 4294967295.0)
+    throw Napi::RangeError::New(env, "predict: the outputs of " + std::to_string(data->size()) + " samples need " +
+                                         std::to_string((long long)(out_bytes / (1 << 20))) +
+                                         " MiB, more than the memory limit or one Float32Array allows; predict in parts");
   acquire(env, "predict");
-  auto* job = new PredictJob(env, this, data, batch);
-  auto promise = job->promise();
-  job->Queue();
-  return promise;
+  try {
+    auto* job = new PredictJob(env, this, data, batch);
+    auto promise = job->promise();
+    job->Queue();
+    return promise;
+  } catch (...) {
+    release();  // never queued: the model must not stay busy
+    throw;
+  }
 }
 
 Napi::Value NativeModel::RequestStop(const Napi::CallbackInfo& info) {
@@ -520,7 +708,13 @@ Napi::Value NativeModel::RequestStop(const Napi::CallbackInfo& info) {
 
 Napi::Value NativeModel::Info(const Napi::CallbackInfo& info) {
   if (!model_) throw Napi::Error::New(info.Env(), "info: the model was disposed");
-  return info_object(info.Env(), model_->backend().info());
+  try {
+    return info_object(info.Env(), model_->backend().info());
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), failure("info", e));
+  }
 }
 
 Napi::Value NativeModel::MemoryInUse(const Napi::CallbackInfo& info) {
@@ -536,12 +730,21 @@ Napi::Value NativeModel::Dispose(const Napi::CallbackInfo& info) {
 
 // ---- NativeDataset ----------------------------------------------------------------
 
-Napi::FunctionReference* NativeDataset::constructor = nullptr;
+Napi::Function NativeDataset::constructor(Napi::Env env) {
+  auto* data = env.GetInstanceData<AddonData>();
+  if (!data || data->dataset_constructor.IsEmpty()) throw Napi::Error::New(env, "xarxa: the addon is not initialised in this environment");
+  return data->dataset_constructor.Value();
+}
 
 Napi::Function NativeDataset::Define(Napi::Env env) {
   auto fn = DefineClass(env, "NativeDataset",
                         {InstanceMethod("dispose", &NativeDataset::Dispose), InstanceMethod("size", &NativeDataset::Size)});
-  constructor = new Napi::FunctionReference(Napi::Persistent(fn));
+  auto* data = env.GetInstanceData<AddonData>();
+  if (!data) {
+    data = new AddonData();
+    env.SetInstanceData(data);  // deleted when this environment (thread) ends
+  }
+  data->dataset_constructor = Napi::Persistent(fn);
   return fn;
 }
 

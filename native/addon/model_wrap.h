@@ -3,7 +3,7 @@
 // Long work (upload, training, evaluation, prediction) runs on a worker
 // thread and resolves a Promise; the JS thread stays free.
 #pragma once
-#include <napi.h>
+#include "napi_config.h"
 
 #include <atomic>
 #include <memory>
@@ -46,10 +46,18 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   std::atomic<bool> stop_{false};
 };
 
+// Per-environment state of the addon (napi instance data).
+struct AddonData {
+  Napi::FunctionReference dataset_constructor;
+};
+
 class NativeDataset : public Napi::ObjectWrap<NativeDataset> {
  public:
   static Napi::Function Define(Napi::Env env);
-  static Napi::FunctionReference* constructor;
+  // The NativeDataset constructor of this environment: the main thread and
+  // every worker thread that loads the addon has its own (kept in the
+  // environment's instance data, never in a static, which would cross threads).
+  static Napi::Function constructor(Napi::Env env);
   explicit NativeDataset(const Napi::CallbackInfo& info);
 
   std::shared_ptr<DeviceDataset> data;

@@ -30,7 +30,7 @@ __global__ void activation_forward_kernel(Activation act, const float* x, float*
   XARXA_GRID_STRIDE(i, n) {
     const float v = x[i];
     switch (act) {
-      case Activation::Relu: y[i] = v > 0.0f ? v : 0.0f; break;
+      case Activation::Relu: y[i] = v < 0.0f ? 0.0f : v; break;  // NaN stays NaN, as in TF
       case Activation::Sigmoid: y[i] = 1.0f / (1.0f + expf(-v)); break;
       case Activation::Tanh: y[i] = tanhf(v); break;
       default: y[i] = v; break;

@@ -14,11 +14,11 @@ DeviceDataset::DeviceDataset(std::shared_ptr<Backend> backend, const float* x, c
   size_t xb = sizeof(float) * (size_t)n * x_row;
   x_ = static_cast<float*>(backend_->alloc(xb));
   try {
-    backend_->upload(x_, x, xb);
+    if (xb) backend_->upload(x_, x, xb);  // x may be null when there are no samples
     if (y) {
       size_t yb = sizeof(float) * (size_t)n * y_row;
       y_ = static_cast<float*>(backend_->alloc(yb));
-      backend_->upload(y_, y, yb);
+      if (yb) backend_->upload(y_, y, yb);
     }
   } catch (...) {
     backend_->free(x_);
@@ -117,6 +117,38 @@ void Model::set_param(int index, const float* host) {
 
 void Model::reserve(int batch) {
   if (batch <= reserved_) return;
+  check(batch > 0, "Model: batch size must be positive");
+  // Refuse sizes the backend ops cannot index (int element counts) or that
+  // exceed the memory limit, before allocating: a clear error instead of an
+  // allocation failure, an int overflow or the OOM killer.
+  {
+    const double max_values = 2147483647.0;
+    double per_sample = (double)shape_size(input_) + (double)shape_size(output_shape());
+    double widest = (double)shape_size(input_);
+    for (auto& layer : layers_) {
+      double out = (double)shape_size(layer->output_shape());
+      per_sample += out;
+      widest = std::max(widest, out);
+      if (layer->kind() == "Conv2D" && !layer->params().empty()) {
+        // im2col scratch: one row of k_h * k_w * in_c per output pixel.
+        const Shape& k = layer->params()[0].shape;
+        double filters = k.back();
+        double col = out / filters * ((double)shape_size(k) / filters);
+        per_sample += col;
+        widest = std::max(widest, col);
+      }
+    }
+    per_sample += 2.0 * widest;  // the two gradient buffers
+    check((double)batch * widest <= max_values,
+          "a batch of " + std::to_string(batch) + " samples needs a buffer of " +
+              std::to_string((long long)((double)batch * widest)) +
+              " values, more than the 2^31 - 1 one buffer may hold; use a smaller batchSize");
+    double bytes = 4.0 * batch * per_sample;
+    check(bytes <= (double)memory_limit_,
+          "a batch of " + std::to_string(batch) + " samples needs about " +
+              std::to_string((long long)(bytes / (1024.0 * 1024.0))) + " MiB of activations, more than the memory limit of " +
+              std::to_string((long long)(memory_limit_ >> 20)) + " MiB; use a smaller batchSize");
+  }
   release_buffers();
   Backend& b = *backend_;
   long in_size = shape_size(input_);
@@ -162,9 +194,9 @@ RunStats Model::train(const DeviceDataset& data, const int32_t* order, int batch
   check(data.y() != nullptr, "fit: the training data has no labels");
   check(batch_size > 0, "fit: batchSize must be positive");
   const int n = data.size();
-  const int total_batches = (n + batch_size - 1) / batch_size;
+  const int total_batches = (int)(((long)n + batch_size - 1) / batch_size);
   check(first_batch >= 0 && last_batch <= total_batches && first_batch <= last_batch, "fit: batch range out of bounds");
-  reserve(std::min(batch_size, n));
+  reserve(std::max(1, std::min(batch_size, n)));  // at least one row: stats_ must exist even for n = 0
   Backend& b = *backend_;
 
   // Upload the part of the shuffled order this call needs.
@@ -183,7 +215,7 @@ RunStats Model::train(const DeviceDataset& data, const int32_t* order, int batch
   const int out_cols = (int)shape_size(output_shape());
   std::vector<Param*> ps = params();
   for (int batch = first_batch; batch < last_batch; batch++) {
-    int row0 = batch * batch_size;
+    int row0 = (int)((long)batch * batch_size);  // < n
     int rows = std::min(batch_size, n - row0);
     b.gather_rows(batch_x_, data.x(), order_, row0 - (int)begin, rows, (int)data.x_row());
     b.gather_rows(batch_y_, data.y(), order_, row0 - (int)begin, rows, (int)data.y_row());
@@ -236,7 +268,8 @@ RunStats Model::evaluate(const DeviceDataset& data, int batch_size) {
   Backend& b = *backend_;
   b.zero_stats(stats_, kStatCount);
   RunStats run;
-  for (int row0 = 0; row0 < n; row0 += batch_size) {
+  for (long next = 0; next < n; next += batch_size) {
+    const int row0 = (int)next;
     int rows = std::min(batch_size, n - row0);
     const float* x = data.x() + (long)row0 * data.x_row();
     const float* out = forward(x, rows, false, 0);
@@ -257,7 +290,8 @@ void Model::predict(const DeviceDataset& data, int batch_size, float* host_out) 
   const int n = data.size();
   reserve(std::min(batch_size, std::max(n, 1)));
   long out_row = shape_size(output_shape());
-  for (int row0 = 0; row0 < n; row0 += batch_size) {
+  for (long next = 0; next < n; next += batch_size) {
+    const int row0 = (int)next;
     int rows = std::min(batch_size, n - row0);
     const float* out = forward(data.x() + (long)row0 * data.x_row(), rows, false, 0);
     backend_->download(host_out + (long)row0 * out_row, out, sizeof(float) * rows * out_row);

@@ -66,6 +66,10 @@ class Model {
   void build(const Shape& input);
   void compile(Loss loss, SgdConfig sgd);
   void set_learning_rate(float lr) { sgd_.learning_rate = lr; }
+  // Bytes the per-batch buffers may claim; reserve() refuses batches that
+  // would need more (set by the addon from the device's memory).
+  void set_memory_limit(size_t bytes) { memory_limit_ = bytes; }
+  size_t memory_limit() const { return memory_limit_; }
 
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
   const Shape& input_shape() const { return input_; }
@@ -99,6 +103,7 @@ class Model {
   Loss loss_ = Loss::CategoricalCrossentropy;
   SgdConfig sgd_;
 
+  size_t memory_limit_ = size_t(64) << 30;
   int reserved_ = 0;
   float* batch_x_ = nullptr;
   float* batch_y_ = nullptr;
