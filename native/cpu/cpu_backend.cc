@@ -174,7 +174,10 @@ void CpuBackend::activation_backward(Activation act, const float* y, const float
       if (dx != dy) std::memcpy(dx, dy, sizeof(float) * n);
       return;
     case Activation::Relu:
-      for (long i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+      for (long i = 0; i < n; i++) {
+        float g = dy[i];  // loaded unconditionally so the loop vectorises
+        dx[i] = y[i] > 0.0f ? g : 0.0f;
+      }
       return;
     case Activation::Sigmoid:
       for (long i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
