@@ -30,21 +30,7 @@ Napi::Value DeviceInfoOf(const Napi::CallbackInfo& info) {
   std::string device = to_string(env, info[0], "device");
   try {
     auto backend = create_backend(device);
-    DeviceInfo d = backend->info();
-    auto o = Napi::Object::New(env);
-    o.Set("backend", d.backend);
-    o.Set("name", d.name);
-    o.Set("deviceIndex", d.device_index);
-    o.Set("computeCapability", std::to_string(d.compute_major) + "." + std::to_string(d.compute_minor));
-    o.Set("totalMemory", (double)d.total_memory);
-    o.Set("freeMemory", (double)d.free_memory);
-    o.Set("threads", d.threads);
-    o.Set("gemm", d.gemm);
-    o.Set("cudaRuntimeVersion", d.cuda_runtime_version);
-    o.Set("cudaDriverVersion", d.cuda_driver_version);
-    o.Set("cublasVersion", d.cublas_version);
-    o.Set("cudnnVersion", d.cudnn_version);
-    return o;
+    return info_object(env, backend->info());
   } catch (const Napi::Error&) {
     throw;
   } catch (const std::exception& e) {

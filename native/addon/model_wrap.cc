@@ -227,22 +227,6 @@ void check_model_size(Napi::Env env, const std::vector<LayerPlan>& plans, const 
                                          "changes it)");
 }
 
-Napi::Object info_object(Napi::Env env, const DeviceInfo& d) {
-  auto o = Napi::Object::New(env);
-  o.Set("backend", d.backend);
-  o.Set("name", d.name);
-  o.Set("deviceIndex", d.device_index);
-  o.Set("computeCapability", std::to_string(d.compute_major) + "." + std::to_string(d.compute_minor));
-  o.Set("totalMemory", (double)d.total_memory);
-  o.Set("freeMemory", (double)d.free_memory);
-  o.Set("threads", d.threads);
-  o.Set("gemm", d.gemm);
-  o.Set("cudaRuntimeVersion", d.cuda_runtime_version);
-  o.Set("cudaDriverVersion", d.cuda_driver_version);
-  o.Set("cublasVersion", d.cublas_version);
-  o.Set("cudnnVersion", d.cudnn_version);
-  return o;
-}
 
 Napi::Object stats_object(Napi::Env env, const RunStats& s) {
   auto o = Napi::Object::New(env);
@@ -440,6 +424,23 @@ std::shared_ptr<DeviceDataset> arg_dataset(const Napi::CallbackInfo& info, size_
 }
 
 }  // namespace
+
+Napi::Object info_object(Napi::Env env, const DeviceInfo& d) {
+  auto o = Napi::Object::New(env);
+  o.Set("backend", d.backend);
+  o.Set("name", d.name);
+  o.Set("deviceIndex", d.device_index);
+  o.Set("computeCapability", std::to_string(d.compute_major) + "." + std::to_string(d.compute_minor));
+  o.Set("totalMemory", (double)d.total_memory);
+  o.Set("freeMemory", (double)d.free_memory);
+  o.Set("threads", d.threads);
+  o.Set("gemm", d.gemm);
+  o.Set("cudaRuntimeVersion", d.cuda_runtime_version);
+  o.Set("cudaDriverVersion", d.cuda_driver_version);
+  o.Set("cublasVersion", d.cublas_version);
+  o.Set("cudnnVersion", d.cudnn_version);
+  return o;
+}
 
 // ---- NativeModel ------------------------------------------------------------------
 

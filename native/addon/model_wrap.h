@@ -12,6 +12,9 @@
 
 namespace xarxa {
 
+// A DeviceInfo as the JS object lib/native.ts describes.
+Napi::Object info_object(Napi::Env env, const DeviceInfo& d);
+
 class NativeModel : public Napi::ObjectWrap<NativeModel> {
  public:
   static Napi::Function Define(Napi::Env env);
