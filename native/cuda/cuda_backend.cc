@@ -113,9 +113,14 @@ void CudaBackend::free(void* ptr) {
 void CudaBackend::upload(void* dst, const void* host_src, size_t bytes) {
   if (bytes == 0) return;
   use_device();
-  // From pageable memory this returns once the source has been staged, so the caller
-  // may reuse host_src at once; the copy itself is ordered on the stream.
+  // Callers reuse or free host_src as soon as this returns (Layer::glorot_uniform's
+  // vector, JS buffers). For pageable memory CUDA documents cudaMemcpyAsync only as
+  // "might be synchronous" / "may stage": that the source is consumed on return is not
+  // promised, so wait for the copy. (Not cudaMemcpy: it runs on the legacy default
+  // stream, which a cudaStreamNonBlocking stream does not order against.) Uploads are
+  // set-up work (datasets, weights, one sample order per train call), not per batch.
   XARXA_CUDA_CHECK("upload", cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, stream_));
+  XARXA_CUDA_CHECK("upload", cudaStreamSynchronize(stream_));
 }
 
 void CudaBackend::download(void* host_dst, const void* src, size_t bytes) {
@@ -179,7 +184,9 @@ void CudaBackend::gemm(bool trans_a, bool trans_b, int m, int n, int k, float al
                        const float* b, int ldb, float beta, float* c, int ldc) {
   if (m <= 0 || n <= 0) return;
   use_device();
-  if (k <= 0) {  // C = beta * C (cuBLAS rejects the leading dimensions of an empty product)
+  // C = beta * C, as the CPU does for k <= 0 and alpha == 0: A and B are not read (a NaN
+  // there must not reach C), and cuBLAS rejects the leading dimensions of an empty product.
+  if (k <= 0 || alpha == 0.0f) {
     launch_scale_matrix(stream_, c, m, n, ldc, beta);
     launched("gemm");
     return;
@@ -201,7 +208,7 @@ void CudaBackend::bias_add(float* y, const float* bias, int rows, int cols) {
 
 const float* CudaBackend::ones(int n) {
   if (ones_len_ < n) {
-    const int len = (n + 1023) / 1024 * 1024;
+    const int len = n > (1 << 30) ? n : (n + 1023) / 1024 * 1024;  // rounding up must not overflow int
     float* fresh = static_cast<float*>(alloc_->allocate(sizeof(float) * len, false, "bias_grad"));
     alloc_->deallocate(ones_);  // stream order keeps pending readers of the old vector safe
     ones_ = fresh;

@@ -1,7 +1,7 @@
 // The CUDA implementation of xarxa::Backend (core/backend.h). One instance
 // owns one device's stream, cuBLAS and cuDNN handles (both bound to that
 // stream) and a caching allocator; every op is enqueued on the stream, and
-// only download/read_stats/has_non_finite/synchronize wait for it.
+// only upload/download/read_stats/has_non_finite/synchronize wait for it.
 #pragma once
 #include <cublas_v2.h>
 #include <cuda_runtime.h>

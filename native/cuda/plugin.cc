@@ -42,20 +42,23 @@ extern "C" {
 int xarxa_cuda_abi(void) { return XARXA_CUDA_PLUGIN_ABI; }
 
 int xarxa_cuda_device_count(char* error, int error_len) {
-  put(error, error_len, "");
-  int count = 0;  // left untouched when the call fails
-  cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess) {
-    cudaGetLastError();
-    try {
+  // Every message goes through a std::string (which may throw bad_alloc): nothing may
+  // leave this C entry point as an exception.
+  try {
+    put(error, error_len, "");
+    int count = 0;  // left untouched when the call fails
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+      cudaGetLastError();
       put(error, error_len, device_count_error(e));
-    } catch (...) {
-      put(error, error_len, "cudaGetDeviceCount failed");
+      return -1;
     }
+    if (count == 0) put(error, error_len, "no CUDA device found");
+    return count;
+  } catch (...) {
+    if (error && error_len > 0) std::snprintf(error, static_cast<size_t>(error_len), "%s", "cudaGetDeviceCount failed");
     return -1;
   }
-  if (count == 0) put(error, error_len, "no CUDA device found");
-  return count;
 }
 
 xarxa::Backend* xarxa_cuda_create(int ordinal, char* error, int error_len) {

@@ -12,6 +12,7 @@
 // bitwise equality where the arithmetic is the same on both sides.
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -26,7 +27,12 @@
 #include "core/rng.h"
 #include "cpu/cpu_backend.h"
 #include "cuda/plugin.h"
+#include "layers/conv2d.h"
+#include "layers/dense.h"
+#include "layers/pooling2d.h"
+#include "layers/simple_layers.h"
 #include "layers/window.h"
+#include "model/model.h"
 
 using namespace xarxa;
 
@@ -45,6 +51,13 @@ std::vector<float> random_vec(size_t n, float lo = -1.0f, float hi = 1.0f) {
 std::vector<float> coarse_vec(size_t n) {
   std::vector<float> v(n);
   for (auto& x : v) x = std::floor(g_rng.uniform() * 8.0f) * 0.25f - 1.0f;
+  return v;
+}
+
+// Coarse values that are all negative: a padded cell read as 0 would win a max.
+std::vector<float> negative_vec(size_t n) {
+  std::vector<float> v = coarse_vec(n);
+  for (auto& x : v) x -= 2.0f;
   return v;
 }
 
@@ -156,6 +169,73 @@ std::string describe(const WindowParams& p) {
   return s;
 }
 
+// A small CNN trained end to end on one backend: TF 'same' padding that is asymmetric
+// (explicit padding on CUDA), max and average pooling, dropout, momentum + Nesterov,
+// partial last batches in fit, evaluate and predict (which pass pointers into the
+// middle of the dataset), and optionally channelsFirst (the NCHW <-> NHWC copies).
+struct ModelRun {
+  std::vector<float> weights;  // all parameters, concatenated
+  RunStats fit, eval;
+  std::vector<float> pred;
+};
+
+ModelRun run_model(Backend* backend, bool channels_first, const std::vector<float>& xs, const std::vector<float>& ys,
+                   int n) {
+  std::shared_ptr<Backend> b(backend, [](Backend*) {});  // not owned
+  ModelRun r;
+  Model m(b, 42);
+  Backend& B = *backend;
+  m.add(std::make_unique<Conv2D>(B, 6, 3, 3, 2, 2, Padding::Same, channels_first, Activation::Relu, true));
+  m.add(std::make_unique<Pooling2D>(B, PoolKind::Max, 2, 2, 2, 2, Padding::Same, channels_first));
+  m.add(std::make_unique<Conv2D>(B, 4, 2, 2, 1, 1, Padding::Same, channels_first, Activation::Tanh, true));
+  m.add(std::make_unique<Pooling2D>(B, PoolKind::Average, 3, 3, 1, 1, Padding::Same, channels_first));
+  m.add(std::make_unique<Flatten>(B, channels_first));
+  m.add(std::make_unique<Dropout>(B, 0.25f, 99));
+  m.add(std::make_unique<Dense>(B, 5, Activation::Softmax, true));
+  m.build(channels_first ? Shape{3, 9, 8} : Shape{9, 8, 3});
+  SgdConfig sgd;
+  sgd.learning_rate = 0.05f;
+  sgd.momentum = 0.9f;
+  sgd.nesterov = true;
+  m.compile(Loss::CategoricalCrossentropy, sgd);
+  DeviceDataset data(b, xs.data(), ys.data(), n, 9 * 8 * 3, 5);
+  std::vector<int32_t> order(n);
+  for (int i = 0; i < n; i++) order[i] = (int32_t)((i * 7) % n);  // n = 40: a permutation
+  const int batch = 16, batches = (n + batch - 1) / batch;
+  for (int epoch = 0; epoch < 2; epoch++) r.fit = m.train(data, order.data(), batch, 0, batches, 0, nullptr, nullptr);
+  r.eval = m.evaluate(data, batch);
+  r.pred.resize((size_t)n * 5);
+  m.predict(data, batch, r.pred.data());
+  auto ps = m.params();
+  for (int i = 0; i < (int)ps.size(); i++) {
+    std::vector<float> w(ps[i]->size());
+    m.get_param(i, w.data());
+    r.weights.insert(r.weights.end(), w.begin(), w.end());
+  }
+  return r;
+}
+
+void model_tests(Backend* C, Backend* G) {
+  const int n = 40;
+  const std::vector<float> xs = random_vec((size_t)n * 9 * 8 * 3);
+  std::vector<float> ys((size_t)n * 5, 0.0f);
+  for (int i = 0; i < n; i++) ys[(size_t)i * 5 + g_rng.below(5)] = 1.0f;
+  for (int cf = 0; cf < 2; cf++) {
+    const std::string tag = cf ? " (channelsFirst)" : "";
+    const ModelRun a = run_model(C, cf, xs, ys, n), b = run_model(G, cf, xs, ys, n);
+    compare("model: weights after 2 epochs of fit" + tag, a.weights, b.weights, false, 1e-3, 1e-4);
+    compare("model: predict, partial last batch" + tag, a.pred, b.pred, false, 1e-3, 1e-4);
+    report("model: fit loss sum (last epoch)" + tag,
+           std::fabs(a.fit.loss_sum - b.fit.loss_sum) <= 1e-4 * std::fabs(a.fit.loss_sum),
+           "cpu " + std::to_string(a.fit.loss_sum) + " gpu " + std::to_string(b.fit.loss_sum));
+    report("model: evaluate loss sum, partial last batch" + tag,
+           std::fabs(a.eval.loss_sum - b.eval.loss_sum) <= 1e-3 * std::fabs(a.eval.loss_sum) &&
+               a.eval.samples == n && b.eval.samples == n,
+           "cpu " + std::to_string(a.eval.loss_sum) + " gpu " + std::to_string(b.eval.loss_sum) + ", correct " +
+               std::to_string(a.eval.correct) + " / " + std::to_string(b.eval.correct));
+  }
+}
+
 void run_all(Backend* C, Backend* G) {
   // ---- memory and data movement --------------------------------------------------------
   {
@@ -171,6 +251,19 @@ void run_all(Backend* C, Backend* G) {
     std::thread t([&] { back = b.get_gpu(); });  // another thread: the device must be made current there
     t.join();
     compare("download from another thread", b.get_cpu(), back, true);
+  }
+  {
+    // upload() must have read the host source when it returns: callers free or reuse it at once.
+    std::vector<float> host = random_vec((size_t)1 << 22);
+    const std::vector<float> expect = host;
+    Twin a(C, G, host.size() * sizeof(float));
+    C->upload(a.c, host.data(), a.bytes);
+    G->upload(a.g, host.data(), a.bytes);
+    std::fill(host.begin(), host.end(), -7.0f);
+    compare("upload: host source overwritten right after the call", expect, a.get_gpu(), true);
+    C->copy(a.c, a.c, a.bytes);  // dst == src: nothing to do
+    G->copy(a.g, a.g, a.bytes);
+    a.check("copy onto itself", true);
   }
   {
     const int n = 50, len = 37;
@@ -220,7 +313,28 @@ void run_all(Backend* C, Backend* G) {
     C->gemm(false, false, 6, 4, 0, 1.0f, a.cf(), 1, b.cf(), 4, 0.5f, e.cf(), 4);
     G->gemm(false, false, 6, 4, 0, 1.0f, a.gf(), 1, b.gf(), 4, 0.5f, e.gf(), 4);
     e.check("gemm k=0 (C = beta C)");
+    // alpha = 0: A and B are not read (a NaN there must not reach C), C = beta C.
+    std::vector<float> nan_a((size_t)6 * 5, NAN);
+    Twin na(C, G, nan_a), nb(C, G, random_vec(5 * 4));
+    C->gemm(false, false, 6, 4, 5, 0.0f, na.cf(), 5, nb.cf(), 4, 0.5f, e.cf(), 4);
+    G->gemm(false, false, 6, 4, 5, 0.0f, na.gf(), 5, nb.gf(), 4, 0.5f, e.gf(), 4);
+    e.check("gemm alpha=0 with NaN in A (C = beta C)");
   }
+  for (int ta = 0; ta < 2; ta++)
+    for (int tb = 0; tb < 2; tb++) {
+      // Vector shapes (Dense with one unit, one row): the leading-dimension rules at their edge.
+      const int shapes[3][3] = {{37, 1, 19}, {1, 23, 19}, {29, 13, 1}};
+      for (const auto& sh : shapes) {
+        const int m = sh[0], n = sh[1], k = sh[2];
+        const int lda = ta ? m : k, ldb = tb ? k : n, ldc = n;
+        Twin a(C, G, random_vec((size_t)(ta ? k : m) * lda)), b(C, G, random_vec((size_t)(tb ? n : k) * ldb)),
+            c(C, G, random_vec((size_t)m * ldc));
+        C->gemm(ta, tb, m, n, k, 1.0f, a.cf(), lda, b.cf(), ldb, 0.0f, c.cf(), ldc);
+        G->gemm(ta, tb, m, n, k, 1.0f, a.gf(), lda, b.gf(), ldb, 0.0f, c.gf(), ldc);
+        c.check("gemm " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) +
+                " trans_a=" + std::to_string(ta) + " trans_b=" + std::to_string(tb));
+      }
+    }
   // ---- bias ----------------------------------------------------------------------------------
   {
     const int rows = 1000, cols = 32;
@@ -231,6 +345,14 @@ void run_all(Backend* C, Backend* G) {
     C->bias_grad(db.cf(), y.cf(), rows, cols);
     G->bias_grad(db.gf(), y.gf(), rows, cols);
     db.check("bias_grad 1000x32", false, 1e-4, 1e-5);
+    // More rows than before (the CUDA backend's vector of ones grows), then no rows (db = 0).
+    Twin y2(C, G, random_vec((size_t)5000 * 7)), db2(C, G, random_vec(7));
+    C->bias_grad(db2.cf(), y2.cf(), 5000, 7);
+    G->bias_grad(db2.gf(), y2.gf(), 5000, 7);
+    db2.check("bias_grad 5000x7", false, 1e-4, 1e-5);
+    C->bias_grad(db2.cf(), y2.cf(), 0, 7);
+    G->bias_grad(db2.gf(), y2.gf(), 0, 7);
+    db2.check("bias_grad 0 rows (zeros)", true);
   }
   // ---- activations -------------------------------------------------------------------------
   const Activation acts[] = {Activation::Linear, Activation::Relu, Activation::Sigmoid, Activation::Tanh,
@@ -254,6 +376,24 @@ void run_all(Backend* C, Backend* G) {
     C->activation_backward(acts[ai], x.cf(), dy.cf(), dy.cf(), rows, cols);
     G->activation_backward(acts[ai], x.gf(), dy.gf(), dy.gf(), rows, cols);
     dy.check(std::string("activation_backward in place ") + act_names[ai], exact);
+  }
+  {
+    // Wide rows with large logits: the max subtraction matters.
+    const int rows = 5, cols = 1000;
+    Twin x(C, G, random_vec((size_t)rows * cols, -60.0f, 60.0f)), y(C, G, (size_t)rows * cols * 4),
+        dy(C, G, random_vec((size_t)rows * cols)), dx(C, G, (size_t)rows * cols * 4);
+    C->activation_forward(Activation::Softmax, x.cf(), y.cf(), rows, cols);
+    G->activation_forward(Activation::Softmax, x.gf(), y.gf(), rows, cols);
+    y.check("activation_forward softmax 5x1000, logits +-60");
+    C->activation_backward(Activation::Softmax, y.cf(), dy.cf(), dx.cf(), rows, cols);
+    G->activation_backward(Activation::Softmax, y.gf(), dy.gf(), dx.gf(), rows, cols);
+    dx.check("activation_backward softmax 5x1000");
+    // ReLU keeps NaN (y = x < 0 ? 0 : x) and maps -0 to -0.
+    std::vector<float> special = {NAN, -0.0f, 0.0f, -1.0f, 2.0f, INFINITY, -INFINITY};
+    Twin s(C, G, special), sy(C, G, special.size() * 4);
+    C->activation_forward(Activation::Relu, s.cf(), sy.cf(), 1, (int)special.size());
+    G->activation_forward(Activation::Relu, s.gf(), sy.gf(), 1, (int)special.size());
+    sy.check("relu on NaN, -0, +-inf", true);
   }
   // ---- losses and metrics -----------------------------------------------------------------------
   {
@@ -295,6 +435,41 @@ void run_all(Backend* C, Backend* G) {
     report("stats: mse loss sum", std::fabs(hc[2] - hg[2]) <= 1e-5 * std::fabs(hc[2]),
            "cpu " + std::to_string(hc[2]) + " gpu " + std::to_string(hg[2]));
   }
+  {
+    // More rows than one block of the per-row loss kernels (256), the last block partial;
+    // stats read first with n = 2, then 4 (the pinned staging buffer grows).
+    const int rows = 1000, cols = 10;
+    Twin logits(C, G, random_vec((size_t)rows * cols, -8.0f, 8.0f)), probs(C, G, (size_t)rows * cols * 4);
+    C->activation_forward(Activation::Softmax, logits.cf(), probs.cf(), rows, cols);
+    G->activation_forward(Activation::Softmax, logits.gf(), probs.gf(), rows, cols);
+    std::vector<float> labels((size_t)rows * cols, 0.0f);
+    for (int r = 0; r < rows; r++) labels[(size_t)r * cols + g_rng.below(cols)] = 1.0f;
+    Twin y(C, G, labels), d(C, G, probs.bytes), stats(C, G, 4 * sizeof(double)), dm(C, G, probs.bytes);
+    C->zero_stats(stats.cd(), 4);
+    G->zero_stats(stats.gd(), 4);
+    C->softmax_cross_entropy(probs.cf(), y.cf(), rows, cols, 1.0f / rows, d.cf(), stats.cd());
+    G->softmax_cross_entropy(probs.gf(), y.gf(), rows, cols, 1.0f / rows, d.gf(), stats.gd());
+    d.check("softmax_cross_entropy gradient 1000 rows");
+    Twin tied(C, G, coarse_vec((size_t)rows * cols));
+    C->count_correct(tied.cf(), y.cf(), rows, cols, stats.cd());
+    G->count_correct(tied.gf(), y.gf(), rows, cols, stats.gd());
+    C->count_correct(probs.cf(), y.cf(), rows, cols, stats.cd());
+    G->count_correct(probs.gf(), y.gf(), rows, cols, stats.gd());
+    C->mean_squared_error(probs.cf(), y.cf(), rows, cols, 0.25f, dm.cf(), stats.cd() + 2);
+    G->mean_squared_error(probs.gf(), y.gf(), rows, cols, 0.25f, dm.gf(), stats.gd() + 2);
+    dm.check("mean_squared_error gradient 1000 rows");
+    double hc[4], hg[4];
+    C->read_stats(hc, stats.cd(), 2);
+    G->read_stats(hg, stats.gd(), 2);
+    report("stats (n=2): cross-entropy loss sum, 1000 rows", std::fabs(hc[0] - hg[0]) <= 1e-5 * std::fabs(hc[0]),
+           "cpu " + std::to_string(hc[0]) + " gpu " + std::to_string(hg[0]));
+    report("stats (n=2): count_correct 1000 rows incl. ties (exact)", hc[1] == hg[1],
+           "cpu " + std::to_string(hc[1]) + " gpu " + std::to_string(hg[1]));
+    C->read_stats(hc, stats.cd(), 4);
+    G->read_stats(hg, stats.gd(), 4);
+    report("stats (n=4): mse loss sum, 1000 rows", std::fabs(hc[2] - hg[2]) <= 1e-5 * std::fabs(hc[2]),
+           "cpu " + std::to_string(hc[2]) + " gpu " + std::to_string(hg[2]));
+  }
   // ---- convolution --------------------------------------------------------------------------------
   const WindowParams convs[] = {
       window(3, 9, 9, 2, 4, 3, 3, 1, 1, Padding::Same),     // symmetric 'same'
@@ -305,6 +480,15 @@ void run_all(Backend* C, Backend* G) {
       window(2, 9, 9, 2, 3, 2, 2, 2, 2, Padding::Valid),    // valid, last row unused
       window(2, 5, 5, 6, 7, 1, 1, 1, 1, Padding::Valid),    // 1x1
       window(32, 28, 28, 1, 32, 3, 3, 1, 1, Padding::Same), // MNIST-size
+      window(7, 28, 28, 1, 32, 3, 3, 1, 1, Padding::Same),  // the same, a partial batch (plans keyed on batch)
+      window(2, 8, 8, 3, 4, 3, 3, 2, 2, Padding::Same),     // stride 2, 0 before, 1 after on both axes
+      window(2, 8, 7, 3, 4, 4, 4, 2, 2, Padding::Same),     // rows 1/1, columns 1 before 2 after
+      window(3, 10, 9, 5, 6, 2, 3, 1, 2, Padding::Same),    // non-square kernel and strides, rows 0/1
+      window(2, 9, 7, 4, 3, 3, 1, 1, 2, Padding::Same),     // 3x1 kernel
+      window(4, 12, 12, 16, 32, 3, 3, 2, 2, Padding::Same), // many channels, stride 2, 0/1
+      window(2, 9, 9, 3, 5, 1, 1, 2, 2, Padding::Valid),    // 1x1 stride 2
+      window(2, 7, 7, 2, 3, 7, 7, 1, 1, Padding::Valid),    // kernel = image: one output pixel
+      window(2, 3, 3, 2, 3, 5, 5, 1, 1, Padding::Same),     // kernel larger than the image
   };
   for (const auto& p : convs) {
     const size_t xn = (size_t)p.batch * p.in_h * p.in_w * p.in_c, yn = (size_t)p.batch * p.out_h * p.out_w * p.out_c,
@@ -321,26 +505,57 @@ void run_all(Backend* C, Backend* G) {
     G->conv2d_backward_filter(p, x.gf(), dy.gf(), dw.gf());
     dw.check("conv2d_backward_filter " + describe(p));
   }
+  {
+    // Pointers into the middle of a buffer, as evaluate/predict pass data.x() + row0 * x_row:
+    // 3 images of 5x5x3 = 225 floats in, so only 4-byte aligned.
+    const WindowParams p = window(4, 5, 5, 3, 4, 3, 3, 1, 1, Padding::Same);
+    const size_t image = (size_t)p.in_h * p.in_w * p.in_c, off = 3 * image;
+    const size_t xn = (size_t)p.batch * image, yn = (size_t)p.batch * p.out_h * p.out_w * p.out_c,
+                 wn = (size_t)p.k_h * p.k_w * p.in_c * p.out_c;
+    Twin x(C, G, random_vec(off + xn)), w(C, G, random_vec(wn)), y(C, G, yn * 4), dy(C, G, random_vec(yn)),
+        dx(C, G, random_vec(off + xn)), dw(C, G, random_vec(wn));
+    C->conv2d_forward(p, x.cf() + off, w.cf(), y.cf());
+    G->conv2d_forward(p, x.gf() + off, w.gf(), y.gf());
+    y.check("conv2d_forward, x at an odd float offset " + describe(p));
+    C->conv2d_backward_data(p, dy.cf(), w.cf(), dx.cf() + off);
+    G->conv2d_backward_data(p, dy.gf(), w.gf(), dx.gf() + off);
+    dx.check("conv2d_backward_data, dx at an odd float offset");
+    C->conv2d_backward_filter(p, x.cf() + off, dy.cf(), dw.cf());
+    G->conv2d_backward_filter(p, x.gf() + off, dy.gf(), dw.gf());
+    dw.check("conv2d_backward_filter, x at an odd float offset");
+  }
   // ---- pooling ----------------------------------------------------------------------------------------
   const WindowParams pools[] = {
       window(2, 8, 8, 3, 3, 2, 2, 2, 2, Padding::Valid),
       window(2, 5, 5, 2, 2, 2, 2, 1, 1, Padding::Same),  // the notebook case: 0 before, 1 after
       window(2, 7, 7, 2, 2, 3, 3, 2, 2, Padding::Same),
       window(3, 6, 6, 4, 4, 3, 3, 1, 1, Padding::Same),  // overlapping windows
+      window(2, 8, 8, 3, 3, 3, 3, 2, 2, Padding::Same),  // stride 2, 0 before, 1 after
+      window(2, 7, 7, 3, 3, 2, 2, 2, 2, Padding::Same),  // 2x2 stride 2 on odd sizes: 0 before, 1 after
+      window(2, 9, 6, 5, 5, 3, 2, 2, 1, Padding::Same),  // non-square window and strides
+      window(3, 9, 9, 32, 32, 3, 3, 1, 1, Padding::Same),   // 32 channels (the CPU's register path)
+      window(2, 9, 9, 16, 16, 4, 4, 2, 2, Padding::Same),   // 16 cells, 1 before, 2 after
+      window(2, 9, 9, 2, 2, 2, 2, 3, 3, Padding::Valid),    // stride > window: cells skipped
+      window(2, 3, 3, 2, 2, 5, 5, 1, 1, Padding::Same),     // window larger than the image
   };
   const PoolKind kinds[] = {PoolKind::Max, PoolKind::Average};
   for (const auto& p : pools)
-    for (PoolKind kind : kinds) {
-      const char* kn = kind == PoolKind::Max ? "max" : "avg";
-      const size_t xn = (size_t)p.batch * p.in_h * p.in_w * p.in_c, yn = (size_t)p.batch * p.out_h * p.out_w * p.out_c;
-      Twin x(C, G, coarse_vec(xn)), y(C, G, yn * 4), dy(C, G, random_vec(yn)), dx(C, G, random_vec(xn));
-      C->pool_forward(kind, p, x.cf(), y.cf());
-      G->pool_forward(kind, p, x.gf(), y.gf());
-      y.check(std::string("pool_forward ") + kn + " (ties) " + describe(p), kind == PoolKind::Max);
-      C->pool_backward(kind, p, x.cf(), y.cf(), dy.cf(), dx.cf());
-      G->pool_backward(kind, p, x.gf(), y.gf(), dy.gf(), dx.gf());
-      dx.check(std::string("pool_backward ") + kn + " (ties) " + describe(p));
-    }
+    for (PoolKind kind : kinds)
+      for (int negative = 0; negative < 2; negative++) {
+        // Ties everywhere; the second pass all negative, so a padded cell taken as 0 would win a max.
+        const std::string kn =
+            std::string(kind == PoolKind::Max ? "max" : "avg") + (negative ? " (ties, < 0) " : " (ties) ");
+        const size_t xn = (size_t)p.batch * p.in_h * p.in_w * p.in_c,
+                     yn = (size_t)p.batch * p.out_h * p.out_w * p.out_c;
+        Twin x(C, G, negative ? negative_vec(xn) : coarse_vec(xn)), y(C, G, yn * 4), dy(C, G, random_vec(yn)),
+            dx(C, G, random_vec(xn));
+        C->pool_forward(kind, p, x.cf(), y.cf());
+        G->pool_forward(kind, p, x.gf(), y.gf());
+        y.check("pool_forward " + kn + describe(p), kind == PoolKind::Max);
+        C->pool_backward(kind, p, x.cf(), y.cf(), dy.cf(), dx.cf());
+        G->pool_backward(kind, p, x.gf(), y.gf(), dy.gf(), dx.gf());
+        dx.check("pool_backward " + kn + describe(p));
+      }
   // ---- dropout, multiply, sgd, non-finite ----------------------------------------------------------------
   {
     const size_t n = 100003;
@@ -352,6 +567,24 @@ void run_all(Backend* C, Backend* G) {
     C->multiply(x.cf(), mask.cf(), out.cf(), n);
     G->multiply(x.gf(), mask.gf(), out.gf(), n);
     out.check("multiply", true);
+  }
+  {
+    // Past the launchers' grid cap (65536 blocks of 256): the grid-stride loops.
+    const size_t n = (size_t)65536 * 256 + 4099;
+    Twin x(C, G, random_vec(n)), y(C, G, n * 4), mask(C, G, n * 4);
+    C->dropout_forward(x.cf(), y.cf(), mask.cf(), n, 0.5f, 977);
+    G->dropout_forward(x.gf(), y.gf(), mask.gf(), n, 0.5f, 977);
+    mask.check("dropout mask, n past the grid cap", true);
+    C->fill(y.cf() + 1, 2.5f, n - 1);
+    G->fill(y.gf() + 1, 2.5f, n - 1);
+    y.check("fill, n past the grid cap", true);
+    const float inf = INFINITY;
+    C->upload(y.cf() + n - 1, &inf, sizeof inf);
+    G->upload(y.gf() + n - 1, &inf, sizeof inf);
+    const bool c = C->has_non_finite(y.cf(), n), g = G->has_non_finite(y.gf(), n);
+    const bool c0 = C->has_non_finite(y.cf(), n - 1), g0 = G->has_non_finite(y.gf(), n - 1);
+    report("has_non_finite, +inf in the last of n past the grid cap", c && g && !c0 && !g0,
+           std::to_string(g) + std::to_string(g0));
   }
   for (int variant = 0; variant < 3; variant++) {
     const size_t n = 5000;
@@ -380,6 +613,7 @@ void run_all(Backend* C, Backend* G) {
     report("has_non_finite (finite, NaN, -inf)", !c0 && !g0 && c1 && g1 && c2 && g2,
            std::to_string(g0) + std::to_string(g1) + std::to_string(g2));
   }
+  model_tests(C, G);
 }
 
 }  // namespace
