@@ -407,14 +407,13 @@ export class Sequential {
       const [xs, ys] = this.checkXY(x, y, 'evaluate', false);
       if (xs.shape[0] === 0) throw new Error('evaluate: x has no samples');
       const native = this.ensureCompiled(xs.shape.slice(1));
+      const steps = Math.ceil(xs.shape[0] / batchSize);
+      const bar = new ProgressBar(steps, verbose, args.stream ?? process.stdout); // started now: times the evaluation
       data = await native.createDataset(xs.data as Float32Array, ys.data as Float32Array, xs.shape[0]);
       const s = await native.evaluate(data, batchSize);
       const loss = s.lossSum / s.samples;
       const acc = s.correct / s.samples;
-      if (verbose) {
-        const steps = Math.ceil(xs.shape[0] / batchSize);
-        new ProgressBar(steps, verbose, args.stream ?? process.stdout).done(steps, this.compiled.metrics.length ? { loss, acc } : { loss });
-      }
+      bar.done(steps, this.compiled.metrics.length ? { loss, acc } : { loss });
       return this.compiled.metrics.length ? [loss, acc] : loss;
     } finally {
       data?.dispose();

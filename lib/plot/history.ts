@@ -33,6 +33,8 @@ function panelOrder(name: string): number {
 function metricNames(history: Record<string, ArrayLike<number>>): string[] {
   const names = new Set<string>();
   for (const key of Object.keys(history)) names.add(key.startsWith(VALIDATION) ? key.slice(VALIDATION.length) : key);
+  // fit records accuracy under both Keras names ('acc' and 'accuracy'): draw it once.
+  if (names.has('accuracy')) names.delete('acc');
   return [...names].sort((a, b) => panelOrder(a) - panelOrder(b));
 }
 
