@@ -9,8 +9,10 @@ const cfg: ChildConfig = readConfig();
 const device = cfg.engine === 'xarxa-cuda' ? 'cuda' : 'cpu';
 
 let xa: typeof import('../../lib/index.js');
+let models: typeof import('../../lib/run/models.js').MODELS;
 try {
   xa = await import('../../lib/index.js');
+  models = (await import('../../lib/run/models.js')).MODELS;
 } catch (e) {
   fail('error', `cannot load xarxa (build it: npx cmake-js compile): ${(e as Error).message}`);
 }
@@ -22,31 +24,15 @@ try {
   fail('unavailable', `no GPU: ${(e as Error).message}`);
 }
 
-export function buildModel(lib: typeof import('../../lib/index.js'), model: ChildConfig['model']) {
-  const { Dense, Conv2D, MaxPooling2D, Flatten } = lib.layers;
-  const nn = new lib.Sequential();
-  if (model === 'mnist-dense') {
-    nn.add(new Dense(32, { activation: 'relu', inputShape: [784] }));
-    nn.add(new Dense(16, { activation: 'relu' }));
-    nn.add(new Dense(10, { activation: 'softmax' }));
-  } else {
-    nn.add(new Conv2D(32, [2, 2], { strides: 2, padding: 'same', activation: 'relu', inputShape: [32, 32, 3] }));
-    nn.add(new MaxPooling2D({ poolSize: [2, 2], strides: 1, padding: 'same' }));
-    nn.add(new Conv2D(16, [2, 2], { strides: 2, padding: 'same', activation: 'relu' }));
-    nn.add(new MaxPooling2D({ poolSize: [2, 2], strides: 1, padding: 'same' }));
-    nn.add(new Flatten());
-    nn.add(new Dense(16, { activation: 'relu' }));
-    nn.add(new Dense(10, { activation: 'softmax' }));
-  }
-  return nn;
-}
+// The notebook's models, as `xarxa run` builds them (lib/run/models.ts).
+const NOTEBOOK_NAME: Record<ChildConfig['model'], string> = { 'mnist-dense': 'mnist-dense', 'cifar-cnn': 'cifar10-cnn' };
 
 try {
   xa.setSeed(cfg.seed);
   const data = loadData(cfg);
   const x = xa.tensor(data.x, [cfg.n, ...cfg.shape]);
   const y = xa.tensor(data.y, [cfg.n, 10]);
-  const nn = buildModel(xa, cfg.model);
+  const nn = models[NOTEBOOK_NAME[cfg.model]].build();
   nn.compile({ optimizer: new xa.optimizers.SGD({ learningRate: cfg.lr }), loss: 'categorical_crossentropy', metrics: ['accuracy'] });
   const info = xa.backend.info();
   const pkg = JSON.parse(fs.readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };

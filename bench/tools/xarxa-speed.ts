@@ -1,6 +1,7 @@
 // Quick xarxa-only timing (no peers, no child processes): for profiling runs.
 //   node --import tsx bench/tools/xarxa-speed.ts [mnist|cifar] [samples] [epochs]
 import * as xa from '../../lib/index.js';
+import { MODELS } from '../../lib/run/models.js';
 
 const which = process.argv[2] ?? 'mnist';
 const n = Number(process.argv[3] ?? (which === 'mnist' ? 60000 : 10000));
@@ -10,21 +11,7 @@ const row = shape.reduce((a, b) => a * b, 1);
 const x = new Float32Array(n * row);
 for (let i = 0; i < x.length; i++) x[i] = Math.random();
 const labels = new Int32Array(n).map(() => Math.floor(Math.random() * 10));
-const { Dense, Conv2D, MaxPooling2D, Flatten } = xa.layers;
-const nn = new xa.Sequential();
-if (which === 'mnist') {
-  nn.add(new Dense(32, { activation: 'relu', inputShape: [784] }));
-  nn.add(new Dense(16, { activation: 'relu' }));
-  nn.add(new Dense(10, { activation: 'softmax' }));
-} else {
-  nn.add(new Conv2D(32, [2, 2], { strides: 2, padding: 'same', activation: 'relu', inputShape: [32, 32, 3] }));
-  nn.add(new MaxPooling2D({ poolSize: [2, 2], strides: 1, padding: 'same' }));
-  nn.add(new Conv2D(16, [2, 2], { strides: 2, padding: 'same', activation: 'relu' }));
-  nn.add(new MaxPooling2D({ poolSize: [2, 2], strides: 1, padding: 'same' }));
-  nn.add(new Flatten());
-  nn.add(new Dense(16, { activation: 'relu' }));
-  nn.add(new Dense(10, { activation: 'softmax' }));
-}
+const nn = MODELS[which === 'mnist' ? 'mnist-dense' : 'cifar10-cnn'].build(); // the notebook's models
 nn.compile({ optimizer: new xa.optimizers.SGD({ learningRate: 0.01 }), loss: 'categorical_crossentropy', metrics: ['accuracy'] });
 const xt = xa.tensor(x, [n, ...shape]);
 const yt = xa.utils.toCategorical(labels, 10);

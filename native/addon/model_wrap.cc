@@ -649,17 +649,10 @@ Napi::Value NativeModel::Train(const Napi::CallbackInfo& info) {
   Napi::Value progress = info.Length() > 6 ? info[6] : env.Undefined();
   if (!progress.IsUndefined() && !progress.IsNull() && !progress.IsFunction())
     throw Napi::TypeError::New(env, "onProgress must be a function");
-  acquire(env, "train");
-  stop_.store(false);
-  try {
-    auto* job = new TrainJob(env, this, data, std::move(order), batch, first, last, every, progress);
-    auto promise = job->promise();
-    job->Queue();
-    return promise;
-  } catch (...) {
-    release();  // never queued: the model must not stay busy
-    throw;
-  }
+  return start(env, "train", [&] {
+    stop_.store(false);  // only once this call owns the model
+    return new TrainJob(env, this, data, std::move(order), batch, first, last, every, progress);
+  });
 }
 
 Napi::Value NativeModel::Evaluate(const Napi::CallbackInfo& info) {
@@ -668,16 +661,7 @@ Napi::Value NativeModel::Evaluate(const Napi::CallbackInfo& info) {
   auto data = arg_dataset(info, 0, *model_);
   if (!data->y()) throw Napi::Error::New(env, "evaluate: the dataset has no labels");
   int batch = (int)arg_int(info, 1, "batchSize", 1, 0x7fffffff);
-  acquire(env, "evaluate");
-  try {
-    auto* job = new EvaluateJob(env, this, data, batch);
-    auto promise = job->promise();
-    job->Queue();
-    return promise;
-  } catch (...) {
-    release();  // never queued: the model must not stay busy
-    throw;
-  }
+  return start(env, "evaluate", [&] { return new EvaluateJob(env, this, data, batch); });
 }
 
 Napi::Value NativeModel::Predict(const Napi::CallbackInfo& info) {
@@ -690,16 +674,7 @@ Napi::Value NativeModel::Predict(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(env, "predict: the outputs of " + std::to_string(data->size()) + " samples need " +
                                          std::to_string((long long)(out_bytes / (1 << 20))) +
                                          " MiB, more than the memory limit or one Float32Array allows; predict in parts");
-  acquire(env, "predict");
-  try {
-    auto* job = new PredictJob(env, this, data, batch);
-    auto promise = job->promise();
-    job->Queue();
-    return promise;
-  } catch (...) {
-    release();  // never queued: the model must not stay busy
-    throw;
-  }
+  return start(env, "predict", [&] { return new PredictJob(env, this, data, batch); });
 }
 
 Napi::Value NativeModel::RequestStop(const Napi::CallbackInfo& info) {

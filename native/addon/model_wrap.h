@@ -25,6 +25,21 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   // Marks the model busy for an async job; throws if it already is.
   void acquire(Napi::Env env, const char* what);
   void release() { busy_.store(false); }
+  // Marks the model busy, creates a job with make() and queues it; if either
+  // fails the model is released (it must not stay busy) and the error rethrown.
+  template <typename MakeJob>
+  Napi::Value start(Napi::Env env, const char* what, MakeJob make) {
+    acquire(env, what);
+    try {
+      auto* job = make();
+      auto promise = job->promise();
+      job->Queue();
+      return promise;
+    } catch (...) {
+      release();
+      throw;
+    }
+  }
   std::atomic<bool>& stop_flag() { return stop_; }
 
  private:

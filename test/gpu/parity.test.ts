@@ -3,6 +3,7 @@
 // Skips with a visible message where no GPU is present.
 import { describe, it, expect } from 'vitest';
 import * as xa from '../../lib/index.js';
+import { MODELS } from '../../lib/run/models.js';
 import { blobs, maxRelError, randomFloats } from '../helpers.js';
 
 const status = xa.backend.cudaStatus();
@@ -10,27 +11,9 @@ if (!status.available) console.warn(`[gpu] CUDA parity tests skipped: ${status.e
 
 type Build = () => xa.Sequential;
 
-function dense(): xa.Sequential {
-  const { Dense } = xa.layers;
-  const nn = new xa.Sequential();
-  nn.add(new Dense(32, { activation: 'relu', inputShape: [784] }));
-  nn.add(new Dense(16, { activation: 'relu' }));
-  nn.add(new Dense(10, { activation: 'softmax' }));
-  return nn;
-}
-
-function cnn(): xa.Sequential {
-  const { Conv2D, MaxPooling2D, Flatten, Dense } = xa.layers;
-  const nn = new xa.Sequential();
-  nn.add(new Conv2D(32, [2, 2], { strides: 2, padding: 'same', activation: 'relu', inputShape: [32, 32, 3] }));
-  nn.add(new MaxPooling2D({ poolSize: [2, 2], strides: 1, padding: 'same' }));
-  nn.add(new Conv2D(16, [2, 2], { strides: 2, padding: 'same', activation: 'relu' }));
-  nn.add(new MaxPooling2D({ poolSize: [2, 2], strides: 1, padding: 'same' }));
-  nn.add(new Flatten());
-  nn.add(new Dense(16, { activation: 'relu' }));
-  nn.add(new Dense(10, { activation: 'softmax' }));
-  return nn;
-}
+// The notebook's models, as `xarxa run` builds them.
+const dense: Build = () => MODELS['mnist-dense'].build();
+const cnn: Build = () => MODELS['cifar10-cnn'].build();
 
 async function run(device: string, build: Build, init: xa.Tensor[] | undefined, x: xa.Tensor, y: xa.Tensor) {
   xa.setBackend(device);
