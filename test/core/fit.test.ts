@@ -157,13 +157,19 @@ describe('Sequential.fit (Keras semantics)', () => {
   });
 
   it('keeps the JS thread free while training', async () => {
+    // Timers keep firing during a long native fit; the fifth one stops it. If fit
+    // blocked the JS thread, no tick could run before all 1000 epochs were done.
+    // (No wall-clock assumption: a fixed short fit once finished before 3 ticks.)
     const { x, y } = blobs(3000, 784);
     const nn = denseNet();
     let ticks = 0;
-    const timer = setInterval(() => ticks++, 1);
-    await nn.fit(x, y, { batchSize: 32, epochs: 3, verbose: 0 });
+    const timer = setInterval(() => {
+      if (++ticks === 5) nn.stopTraining = true;
+    }, 1);
+    const h = await nn.fit(x, y, { batchSize: 32, epochs: 1000, verbose: 0 });
     clearInterval(timer);
-    expect(ticks).toBeGreaterThan(3);
+    expect(ticks).toBeGreaterThanOrEqual(5);
+    expect(h.epoch.length).toBeLessThan(1000);
     nn.dispose();
   });
 });
