@@ -64,8 +64,9 @@ const ACCURACY_NAMES = ['accuracy', 'acc', 'categorical_accuracy', 'categoricala
  * callback fit throws this; with one, fit stops after that batch and returns
  * the history (the last epoch's loss is NaN), as Keras does. The batch is
  * exact on the CPU and whenever callbacks have batch hooks; on CUDA without
- * them the loss is read every 10 batches, so it is the batch at which the
- * non-finite loss was seen, at most 9 batches after it appeared.
+ * them the loss is read about every 10 batches without stalling the GPU, so
+ * it is the batch of the first report that saw the non-finite loss, which
+ * may come some batches after the one where it appeared.
  */
 export class NonFiniteLossError extends Error {
   constructor(

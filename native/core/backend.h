@@ -8,7 +8,8 @@
 // - All tensors are float32, dense, row-major. Images are NHWC (channels-last).
 // - "Device pointers" are whatever alloc() returned; only the backend reads them.
 // - Ops are ordered: each sees the results of the ones before it (a CUDA
-//   backend runs them on one stream). download()/read_stats() synchronise.
+//   backend runs them on one stream). download()/read_stats() synchronise;
+//   request_stats()/poll_stats() read the training statistics without waiting.
 // - Errors throw xarxa::Error with the failing op and the library's message.
 #pragma once
 #include <cstddef>
@@ -108,6 +109,14 @@ class Backend {
   // Copies `n` doubles of stats to the host (synchronises) and zero-resets nothing.
   virtual void read_stats(double* host, const double* stats, int n) = 0;
   virtual void zero_stats(double* stats, int n) = 0;
+  // Reading stats without waiting, for progress reports while training runs:
+  // request_stats() snapshots the stats as they will be once every op enqueued
+  // so far has run (an asynchronous copy; a newer request replaces an older
+  // one); poll_stats() never blocks: it returns false while the latest
+  // snapshot is still in flight (or none was requested), else copies it to
+  // `host` and returns true, once per request.
+  virtual void request_stats(const double* stats, int n) = 0;
+  virtual bool poll_stats(double* host, int n) = 0;
 
   // ---- convolution (NHWC input, kernel [k_h, k_w, in_c, out_c]) -----------
   virtual void conv2d_forward(const WindowParams& p, const float* x, const float* w, float* y) = 0;

@@ -259,6 +259,18 @@ void CpuBackend::read_stats(double* host, const double* stats, int n) {
 
 void CpuBackend::zero_stats(double* stats, int n) { std::fill(stats, stats + n, 0.0); }
 
+void CpuBackend::request_stats(const double* stats, int n) {
+  snapshot_.assign(stats, stats + n);
+  snapshot_ready_ = true;
+}
+
+bool CpuBackend::poll_stats(double* host, int n) {
+  if (!snapshot_ready_ || n > (int)snapshot_.size()) return false;
+  std::memcpy(host, snapshot_.data(), sizeof(double) * n);
+  snapshot_ready_ = false;
+  return true;
+}
+
 // ---- convolution: implicit im2col + GEMM ------------------------------------
 //
 // col[(b, oy, ox), (ky, kx, c)] = x[b, oy*sh + ky - pad_top, ox*sw + kx - pad_left, c]

@@ -46,6 +46,8 @@ class CpuBackend : public Backend {
   void count_correct(const float* pred, const float* labels, int rows, int cols, double* stats) override;
   void read_stats(double* host, const double* stats, int n) override;
   void zero_stats(double* stats, int n) override;
+  void request_stats(const double* stats, int n) override;
+  bool poll_stats(double* host, int n) override;
 
   void conv2d_forward(const WindowParams& p, const float* x, const float* w, float* y) override;
   void conv2d_backward_data(const WindowParams& p, const float* dy, const float* w, float* dx) override;
@@ -70,6 +72,8 @@ class CpuBackend : public Backend {
   ThreadPool pool_;
   std::atomic<size_t> bytes_in_use_{0};
   std::vector<float> scratch_;
+  std::vector<double> snapshot_;  // request_stats: ops have already run, so a copy is the snapshot
+  bool snapshot_ready_ = false;
 };
 
 }  // namespace xarxa

@@ -50,10 +50,13 @@ void* CachingAllocator::allocate(size_t bytes, bool user, const char* op) {
       size_t free_b = 0, total_b = 0;
       cudaMemGetInfo(&free_b, &total_b);
       cudaGetLastError();
-      throw Error(std::string("cuda ") + (op ? op : "alloc") + ": cudaMalloc of " + std::to_string(size) +
-                  " bytes failed: " + cuda_error_text(e) + "; this backend holds " + std::to_string(reserved_) +
-                  " bytes (" + std::to_string(user_bytes_) + " in use), device free " + std::to_string(free_b) +
-                  " of " + std::to_string(total_b) + " bytes");
+      const std::string message = std::string("cuda ") + (op ? op : "alloc") + ": cudaMalloc of " +
+                                  std::to_string(size) + " bytes failed: " + cuda_error_text(e) +
+                                  "; this backend holds " + std::to_string(reserved_) + " bytes (" +
+                                  std::to_string(user_bytes_) + " in use), device free " + std::to_string(free_b) +
+                                  " of " + std::to_string(total_b) + " bytes";
+      if (e == cudaErrorMemoryAllocation) throw OutOfDeviceMemory(message);
+      throw Error(message);
     }
     reserved_ += size;
   }

@@ -11,8 +11,17 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/error.h"
+
 namespace xarxa {
 namespace cuda {
+
+// What allocate() throws when the device has no memory left for a request (an
+// Error like any other; conv.cc catches it to try an algorithm with a smaller workspace).
+class OutOfDeviceMemory : public Error {
+ public:
+  using Error::Error;
+};
 
 class CachingAllocator {
  public:
@@ -21,8 +30,8 @@ class CachingAllocator {
   CachingAllocator(const CachingAllocator&) = delete;
   CachingAllocator& operator=(const CachingAllocator&) = delete;
 
-  // Never returns null; throws xarxa::Error when the device is out of memory even
-  // after the cache was released. `user` blocks count in bytes_in_use(); internal
+  // Never returns null; throws OutOfDeviceMemory when the device is out of memory
+  // even after the cache was released (xarxa::Error for other failures). `user` blocks count in bytes_in_use(); internal
   // scratch (workspaces, transposed filters) does not.
   void* allocate(size_t bytes, bool user, const char* op);
   // Null is fine; a pointer this allocator did not hand out throws.

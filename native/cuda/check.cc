@@ -34,13 +34,15 @@ void throw_cublas(const char* op, const char* call, cublasStatus_t s) {
               cublasGetStatusString(s) + ")");
 }
 
-void throw_cudnn(const char* op, const char* call, cudnnStatus_t s) {
-  std::string message = prefix(op, call) + std::to_string(static_cast<int>(s)) + " " + cudnnGetErrorString(s);
+std::string cudnn_error_text(cudnnStatus_t s) {
+  std::string text = std::to_string(static_cast<int>(s)) + " " + cudnnGetErrorString(s);
   char detail[512] = {0};
   cudnnGetLastErrorString(detail, sizeof(detail));
-  if (detail[0]) message += std::string(" (") + detail + ")";
-  throw Error(message);
+  if (detail[0]) text += std::string(" (") + detail + ")";
+  return text;
 }
+
+void throw_cudnn(const char* op, const char* call, cudnnStatus_t s) { throw Error(prefix(op, call) + cudnn_error_text(s)); }
 
 }  // namespace cuda
 }  // namespace xarxa

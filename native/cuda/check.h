@@ -16,6 +16,9 @@ namespace cuda {
 // "35 cudaErrorInsufficientDriver (CUDA driver version is insufficient for CUDA runtime version)"
 std::string cuda_error_text(cudaError_t e);
 
+// "3000 CUDNN_STATUS_NOT_SUPPORTED (cuDNN's last error message, when it has one)"
+std::string cudnn_error_text(cudnnStatus_t s);
+
 [[noreturn]] void throw_cuda(const char* op, const char* call, cudaError_t e);
 [[noreturn]] void throw_cublas(const char* op, const char* call, cublasStatus_t s);
 [[noreturn]] void throw_cudnn(const char* op, const char* call, cudnnStatus_t s);

@@ -23,20 +23,37 @@ int cudnn_out(int in, int pad, int k, int stride) {
   return span < 0 ? 0 : span / stride + 1;
 }
 
-// The first algorithm (heuristics rank them best first) that works, is not a
-// tensor-core (TF32) one, and is deterministic; failing that, any that works.
-template <typename Perf>
-int pick_algo(const std::vector<Perf>& perf, int returned) {
+// The FP32 algorithms in cuDNN's ranking (`returned` results, best first) as
+// candidates: deterministic ones first, then the rest, each in cuDNN's order.
+// Tensor-core (TF32) algorithms are left out: results must match the CPU.
+template <typename Perf, typename WorkspaceSize>
+std::vector<ConvAlgos::Candidate> fp32_candidates(const std::vector<Perf>& perf, int returned,
+                                                  WorkspaceSize workspace_size) {
+  std::vector<ConvAlgos::Candidate> out;
   for (int pass = 0; pass < 2; pass++) {
     for (int i = 0; i < returned; i++) {
       const Perf& r = perf[i];
       if (r.status != CUDNN_STATUS_SUCCESS) continue;
       if (r.mathType == CUDNN_TENSOR_OP_MATH || r.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
-      if (pass == 0 && r.determinism != CUDNN_DETERMINISTIC) continue;
-      return i;
+      if ((pass == 0) != (r.determinism == CUDNN_DETERMINISTIC)) continue;
+      size_t bytes = 0;
+      if (workspace_size(r.algo, &bytes) != CUDNN_STATUS_SUCCESS) continue;  // not usable after all
+      out.push_back({static_cast<int>(r.algo), bytes});
     }
   }
-  return -1;
+  return out;
+}
+
+// Failures worth trying the next algorithm for: this algorithm does not support
+// the shape or ran into a limit. A bad parameter is our bug and is reported as is.
+bool try_next_algo(cudnnStatus_t s) {
+  const int category = CUDNN_STATUS_CATEGORY(static_cast<int>(s));
+  return category == CUDNN_STATUS_NOT_SUPPORTED || category == CUDNN_STATUS_INTERNAL_ERROR ||
+         category == CUDNN_STATUS_EXECUTION_FAILED;
+}
+
+const char* direction_name(ConvDirection d) {
+  return d == ConvDirection::Forward ? "forward" : d == ConvDirection::BackwardData ? "backward-data" : "backward-filter";
 }
 
 size_t kernel_floats(const WindowParams& p) { return static_cast<size_t>(p.k_h) * p.k_w * p.in_c * p.out_c; }
@@ -117,59 +134,76 @@ ConvPlan& CudaBackend::conv_plan(const WindowParams& p, const char* op) {
   return ref;
 }
 
-void CudaBackend::choose_forward_algo(ConvPlan& plan, const char* op) {
-  int max_count = 0;
-  XARXA_CUDNN_CHECK(op, cudnnGetConvolutionForwardAlgorithmMaxCount(cudnn_, &max_count));
-  std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(std::max(1, max_count));
-  int returned = 0;
-  XARXA_CUDNN_CHECK(op, cudnnGetConvolutionForwardAlgorithm_v7(cudnn_, plan.x, plan.w, plan.conv, plan.y,
-                                                               (int)perf.size(), &returned, perf.data()));
-  const int i = pick_algo(perf, returned);
-  if (i < 0) throw Error(std::string("cuda ") + op + ": cuDNN offers no FP32 forward algorithm for " + plan.describe());
-  plan.fwd_algo = perf[i].algo;
-  XARXA_CUDNN_CHECK(op, cudnnGetConvolutionForwardWorkspaceSize(cudnn_, plan.x, plan.w, plan.conv, plan.y,
-                                                                plan.fwd_algo, &plan.fwd_ws));
-  plan.has_fwd = true;
-}
-
-void CudaBackend::choose_backward_data_algo(ConvPlan& plan, const char* op) {
-  int max_count = 0;
-  XARXA_CUDNN_CHECK(op, cudnnGetConvolutionBackwardDataAlgorithmMaxCount(cudnn_, &max_count));
-  std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(std::max(1, max_count));
-  int returned = 0;
-  XARXA_CUDNN_CHECK(op, cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnn_, plan.w, plan.y, plan.conv, plan.x,
-                                                                    (int)perf.size(), &returned, perf.data()));
-  const int i = pick_algo(perf, returned);
-  if (i < 0)
-    throw Error(std::string("cuda ") + op + ": cuDNN offers no FP32 backward-data algorithm for " + plan.describe());
-  plan.bwd_data_algo = perf[i].algo;
-  XARXA_CUDNN_CHECK(op, cudnnGetConvolutionBackwardDataWorkspaceSize(cudnn_, plan.w, plan.y, plan.conv, plan.x,
-                                                                     plan.bwd_data_algo, &plan.bwd_data_ws));
-  plan.has_bwd_data = true;
-}
-
-void CudaBackend::choose_backward_filter_algo(ConvPlan& plan, const char* op) {
-  int max_count = 0;
-  XARXA_CUDNN_CHECK(op, cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(cudnn_, &max_count));
-  std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perf(std::max(1, max_count));
-  int returned = 0;
-  XARXA_CUDNN_CHECK(op, cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnn_, plan.x, plan.y, plan.conv, plan.w,
-                                                                      (int)perf.size(), &returned, perf.data()));
-  const int i = pick_algo(perf, returned);
-  if (i < 0)
-    throw Error(std::string("cuda ") + op + ": cuDNN offers no FP32 backward-filter algorithm for " +
+void CudaBackend::rank_conv_algos(ConvPlan& plan, ConvDirection d, const char* op) {
+  ConvAlgos& a = plan.algos(d);
+  int max_count = 0, returned = 0;
+  switch (d) {
+    case ConvDirection::Forward: {
+      XARXA_CUDNN_CHECK(op, cudnnGetConvolutionForwardAlgorithmMaxCount(cudnn_, &max_count));
+      std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(std::max(1, max_count));
+      XARXA_CUDNN_CHECK(op, cudnnGetConvolutionForwardAlgorithm_v7(cudnn_, plan.x, plan.w, plan.conv, plan.y,
+                                                                   (int)perf.size(), &returned, perf.data()));
+      a.candidates = fp32_candidates(perf, returned, [&](cudnnConvolutionFwdAlgo_t algo, size_t* bytes) {
+        return cudnnGetConvolutionForwardWorkspaceSize(cudnn_, plan.x, plan.w, plan.conv, plan.y, algo, bytes);
+      });
+      break;
+    }
+    case ConvDirection::BackwardData: {
+      XARXA_CUDNN_CHECK(op, cudnnGetConvolutionBackwardDataAlgorithmMaxCount(cudnn_, &max_count));
+      std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(std::max(1, max_count));
+      XARXA_CUDNN_CHECK(op, cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnn_, plan.w, plan.y, plan.conv, plan.x,
+                                                                        (int)perf.size(), &returned, perf.data()));
+      a.candidates = fp32_candidates(perf, returned, [&](cudnnConvolutionBwdDataAlgo_t algo, size_t* bytes) {
+        return cudnnGetConvolutionBackwardDataWorkspaceSize(cudnn_, plan.w, plan.y, plan.conv, plan.x, algo, bytes);
+      });
+      break;
+    }
+    case ConvDirection::BackwardFilter: {
+      XARXA_CUDNN_CHECK(op, cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(cudnn_, &max_count));
+      std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perf(std::max(1, max_count));
+      XARXA_CUDNN_CHECK(op, cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnn_, plan.x, plan.y, plan.conv, plan.w,
+                                                                          (int)perf.size(), &returned, perf.data()));
+      a.candidates = fp32_candidates(perf, returned, [&](cudnnConvolutionBwdFilterAlgo_t algo, size_t* bytes) {
+        return cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnn_, plan.x, plan.y, plan.conv, plan.w, algo, bytes);
+      });
+      break;
+    }
+  }
+  if (a.candidates.empty())
+    throw Error(std::string("cuda ") + op + ": cuDNN offers no FP32 " + direction_name(d) + " algorithm for " +
                 plan.describe());
-  plan.bwd_filter_algo = perf[i].algo;
-  XARXA_CUDNN_CHECK(op, cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnn_, plan.x, plan.y, plan.conv, plan.w,
-                                                                       plan.bwd_filter_algo, &plan.bwd_filter_ws));
-  plan.has_bwd_filter = true;
+  a.current = 0;
+  a.ranked = true;
+}
+
+void CudaBackend::run_conv(ConvPlan& plan, ConvDirection d, const char* op,
+                           const std::function<cudnnStatus_t(int algo, void* workspace, size_t bytes)>& call) {
+  ConvAlgos& a = plan.algos(d);
+  if (!a.ranked) rank_conv_algos(plan, d, op);
+  for (; a.current < a.candidates.size(); a.current++) {
+    const ConvAlgos::Candidate& c = a.candidates[a.current];
+    std::string failure;
+    try {
+      Scratch ws(*alloc_, c.workspace, op);
+      const cudnnStatus_t s = call(c.algo, ws.get(), c.workspace);
+      if (s == CUDNN_STATUS_SUCCESS) return;
+      if (!try_next_algo(s)) throw_cudnn(op, "cudnnConvolution", s);
+      failure = cudnn_error_text(s);
+      cudaGetLastError();  // a failed launch inside cuDNN must not be blamed on our next kernel
+    } catch (const OutOfDeviceMemory& e) {
+      failure = e.what();
+    }
+    a.failures += std::string("; algorithm ") + std::to_string(c.algo) + " (workspace " +
+                  std::to_string(c.workspace) + " bytes): " + failure;
+  }
+  throw Error(std::string("cuda ") + op + ": no cuDNN " + direction_name(d) + " algorithm could run " +
+              plan.describe() + a.failures);
 }
 
 void CudaBackend::conv2d_forward(const WindowParams& p, const float* x, const float* w, float* y) {
   const char* op = "conv2d_forward";
   use_device();
   ConvPlan& plan = conv_plan(p, op);
-  if (!plan.has_fwd) choose_forward_algo(plan, op);
 
   const int rsc = p.k_h * p.k_w * p.in_c;
   Scratch krsc(*alloc_, sizeof(float) * kernel_floats(p), op);
@@ -184,17 +218,17 @@ void CudaBackend::conv2d_forward(const WindowParams& p, const float* x, const fl
     launched(op);
     xin = xpad.f();
   }
-  Scratch ws(*alloc_, plan.fwd_ws, op);
   const float one = 1.0f, zero = 0.0f;
-  XARXA_CUDNN_CHECK(op, cudnnConvolutionForward(cudnn_, &one, plan.x, xin, plan.w, krsc.f(), plan.conv, plan.fwd_algo,
-                                                ws.get(), plan.fwd_ws, &zero, plan.y, y));
+  run_conv(plan, ConvDirection::Forward, op, [&](int algo, void* ws, size_t bytes) {
+    return cudnnConvolutionForward(cudnn_, &one, plan.x, xin, plan.w, krsc.f(), plan.conv,
+                                   static_cast<cudnnConvolutionFwdAlgo_t>(algo), ws, bytes, &zero, plan.y, y);
+  });
 }
 
 void CudaBackend::conv2d_backward_data(const WindowParams& p, const float* dy, const float* w, float* dx) {
   const char* op = "conv2d_backward_data";
   use_device();
   ConvPlan& plan = conv_plan(p, op);
-  if (!plan.has_bwd_data) choose_backward_data_algo(plan, op);
 
   const int rsc = p.k_h * p.k_w * p.in_c;
   Scratch krsc(*alloc_, sizeof(float) * kernel_floats(p), op);
@@ -204,11 +238,12 @@ void CudaBackend::conv2d_backward_data(const WindowParams& p, const float* dy, c
   // With explicit padding, cuDNN writes the gradient of the padded image; the border is cropped.
   Scratch dxpad(*alloc_, plan.padded ? sizeof(float) * p.batch * plan.hp * plan.wp * p.in_c : 0, op);
   float* dout = plan.padded ? dxpad.f() : dx;
-  Scratch ws(*alloc_, plan.bwd_data_ws, op);
   const float one = 1.0f, zero = 0.0f;
-  XARXA_CUDNN_CHECK(op, cudnnConvolutionBackwardData(cudnn_, &one, plan.w, krsc.f(), plan.y, dy, plan.conv,
-                                                     plan.bwd_data_algo, ws.get(), plan.bwd_data_ws, &zero, plan.x,
-                                                     dout));
+  run_conv(plan, ConvDirection::BackwardData, op, [&](int algo, void* ws, size_t bytes) {
+    return cudnnConvolutionBackwardData(cudnn_, &one, plan.w, krsc.f(), plan.y, dy, plan.conv,
+                                        static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), ws, bytes, &zero, plan.x,
+                                        dout);
+  });
   if (plan.padded) {
     launch_crop_nhwc(stream_, dx, dxpad.f(), p.batch, p.in_h, p.in_w, p.in_c, p.pad_top, plan.pad_bottom, p.pad_left,
                      plan.pad_right);
@@ -220,7 +255,6 @@ void CudaBackend::conv2d_backward_filter(const WindowParams& p, const float* x, 
   const char* op = "conv2d_backward_filter";
   use_device();
   ConvPlan& plan = conv_plan(p, op);
-  if (!plan.has_bwd_filter) choose_backward_filter_algo(plan, op);
 
   const float* xin = x;
   Scratch xpad(*alloc_, plan.padded ? sizeof(float) * p.batch * plan.hp * plan.wp * p.in_c : 0, op);
@@ -232,11 +266,12 @@ void CudaBackend::conv2d_backward_filter(const WindowParams& p, const float* x, 
   }
   const int rsc = p.k_h * p.k_w * p.in_c;
   Scratch dkrsc(*alloc_, sizeof(float) * kernel_floats(p), op);
-  Scratch ws(*alloc_, plan.bwd_filter_ws, op);
   const float one = 1.0f, zero = 0.0f;
-  XARXA_CUDNN_CHECK(op, cudnnConvolutionBackwardFilter(cudnn_, &one, plan.x, xin, plan.y, dy, plan.conv,
-                                                       plan.bwd_filter_algo, ws.get(), plan.bwd_filter_ws, &zero,
-                                                       plan.w, dkrsc.f()));
+  run_conv(plan, ConvDirection::BackwardFilter, op, [&](int algo, void* ws, size_t bytes) {
+    return cudnnConvolutionBackwardFilter(cudnn_, &one, plan.x, xin, plan.y, dy, plan.conv,
+                                          static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), ws, bytes, &zero, plan.w,
+                                          dkrsc.f());
+  });
   launch_transpose(stream_, dw, dkrsc.f(), p.out_c, rsc);  // [out_c, rsc] -> [rsc, out_c]
   launched(op);
 }

@@ -1,16 +1,36 @@
 // What conv.cc caches per convolution shape (one WindowParams): the cuDNN
-// descriptors, whether the input needs explicit padding, and the algorithm
-// and workspace size chosen for each direction (chosen on first use).
+// descriptors, whether the input needs explicit padding, and for each
+// direction the algorithms cuDNN ranks for it and the one in use (ranked on
+// first use).
 #pragma once
 #include <cudnn.h>
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "core/backend.h"
 
 namespace xarxa {
 namespace cuda {
+
+enum class ConvDirection { Forward, BackwardData, BackwardFilter };
+
+// One direction of one convolution shape: the FP32 algorithms cuDNN's
+// heuristics offer for it, best first with deterministic ones ahead, and the
+// one in use. When the one in use cannot run (not supported for this shape,
+// a workspace larger than the free memory, ...), the next takes its place for
+// good; `failures` keeps what each one that was dropped said.
+struct ConvAlgos {
+  struct Candidate {
+    int algo;          // a cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t value
+    size_t workspace;  // bytes
+  };
+  bool ranked = false;
+  std::vector<Candidate> candidates;
+  size_t current = 0;
+  std::string failures;
+};
 
 struct ConvPlan {
   WindowParams p;
@@ -27,11 +47,10 @@ struct ConvPlan {
   cudnnFilterDescriptor_t w = nullptr;  // KRSC = [out_c, k_h, k_w, in_c]
   cudnnConvolutionDescriptor_t conv = nullptr;
 
-  bool has_fwd = false, has_bwd_data = false, has_bwd_filter = false;
-  cudnnConvolutionFwdAlgo_t fwd_algo{};
-  cudnnConvolutionBwdDataAlgo_t bwd_data_algo{};
-  cudnnConvolutionBwdFilterAlgo_t bwd_filter_algo{};
-  size_t fwd_ws = 0, bwd_data_ws = 0, bwd_filter_ws = 0;
+  ConvAlgos forward, backward_data, backward_filter;
+  ConvAlgos& algos(ConvDirection d) {
+    return d == ConvDirection::Forward ? forward : d == ConvDirection::BackwardData ? backward_data : backward_filter;
+  }
 
   ConvPlan() = default;
   ConvPlan(const ConvPlan&) = delete;

@@ -41,6 +41,7 @@ CudaBackend::CudaBackend(int ordinal) : device_(ordinal) {
     XARXA_CUDNN_CHECK(op, cudnnSetStream(cudnn_, stream_));
     alloc_ = std::make_unique<CachingAllocator>();
     XARXA_CUDA_CHECK(op, cudaMallocHost(reinterpret_cast<void**>(&host_flag_), sizeof(int)));
+    XARXA_CUDA_CHECK(op, cudaEventCreateWithFlags(&snapshot_event_, cudaEventDisableTiming));
     device_flag_ = static_cast<int*>(alloc_->allocate(sizeof(int), false, op));
   } catch (...) {
     release();
@@ -66,6 +67,12 @@ void CudaBackend::release() noexcept {
   host_stats_ = nullptr;
   if (host_flag_) cudaFreeHost(host_flag_);
   host_flag_ = nullptr;
+  if (snapshot_) cudaFreeHost(snapshot_);
+  snapshot_ = nullptr;
+  snapshot_len_ = 0;
+  snapshot_pending_ = false;
+  if (snapshot_event_) cudaEventDestroy(snapshot_event_);
+  snapshot_event_ = nullptr;
   if (stream_) cudaStreamDestroy(stream_);
   stream_ = nullptr;
   cudaGetLastError();
@@ -300,6 +307,43 @@ void CudaBackend::zero_stats(double* stats, int n) {
   if (n <= 0) return;
   use_device();
   XARXA_CUDA_CHECK("zero_stats", cudaMemsetAsync(stats, 0, sizeof(double) * n, stream_));  // all-zero bits = 0.0
+}
+
+// Progress without stalling the stream: the copy and the event are enqueued
+// behind the batch that produced the stats; the host looks at the event later.
+void CudaBackend::request_stats(const double* stats, int n) {
+  if (n <= 0) return;
+  const char* op = "request_stats";
+  use_device();
+  if (snapshot_len_ < n) {
+    if (snapshot_) {
+      XARXA_CUDA_CHECK(op, cudaEventSynchronize(snapshot_event_));  // no copy may still target it
+      XARXA_CUDA_CHECK(op, cudaFreeHost(snapshot_));
+    }
+    snapshot_ = nullptr;
+    snapshot_len_ = 0;
+    XARXA_CUDA_CHECK(op, cudaMallocHost(reinterpret_cast<void**>(&snapshot_), sizeof(double) * n));
+    snapshot_len_ = n;
+  }
+  XARXA_CUDA_CHECK(op, cudaMemcpyAsync(snapshot_, stats, sizeof(double) * n, cudaMemcpyDeviceToHost, stream_));
+  XARXA_CUDA_CHECK(op, cudaEventRecord(snapshot_event_, stream_));
+  snapshot_pending_ = true;
+}
+
+bool CudaBackend::poll_stats(double* host, int n) {
+  if (!snapshot_pending_ || n > snapshot_len_) return false;
+  use_device();
+  cudaError_t e = cudaEventQuery(snapshot_event_);
+  if (e == cudaErrorNotReady) {
+    // "Not ready" is an answer, not a failure; keep it out of the last-error
+    // slot that launched() reads after the next kernel.
+    if (cudaPeekAtLastError() == cudaErrorNotReady) cudaGetLastError();
+    return false;
+  }
+  XARXA_CUDA_CHECK("poll_stats", e);  // a kernel that failed before the snapshot surfaces here
+  std::memcpy(host, snapshot_, sizeof(double) * n);
+  snapshot_pending_ = false;
+  return true;
 }
 
 // ---- pooling ------------------------------------------------------------------------

@@ -1,13 +1,15 @@
 // The CUDA implementation of xarxa::Backend (core/backend.h). One instance
 // owns one device's stream, cuBLAS and cuDNN handles (both bound to that
 // stream) and a caching allocator; every op is enqueued on the stream, and
-// only upload/download/read_stats/has_non_finite/synchronize wait for it.
+// only upload/download/read_stats/has_non_finite/synchronize wait for it
+// (request_stats/poll_stats read training statistics through an event instead).
 #pragma once
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,7 +21,8 @@
 namespace xarxa {
 namespace cuda {
 
-struct ConvPlan;  // conv.cc
+struct ConvPlan;  // conv_plan.h
+enum class ConvDirection;
 
 class CudaBackend final : public Backend {
  public:
@@ -59,6 +62,8 @@ class CudaBackend final : public Backend {
   void count_correct(const float* pred, const float* labels, int rows, int cols, double* stats) override;
   void read_stats(double* host, const double* stats, int n) override;
   void zero_stats(double* stats, int n) override;
+  void request_stats(const double* stats, int n) override;
+  bool poll_stats(double* host, int n) override;
 
   void conv2d_forward(const WindowParams& p, const float* x, const float* w, float* y) override;
   void conv2d_backward_data(const WindowParams& p, const float* dy, const float* w, float* dx) override;
@@ -100,9 +105,12 @@ class CudaBackend final : public Backend {
   void launched(const char* op);     // throws if the kernel launch just made failed
   const float* ones(int n);          // a device vector of at least n ones (for bias_grad)
   ConvPlan& conv_plan(const WindowParams& p, const char* op);
-  void choose_forward_algo(ConvPlan& plan, const char* op);
-  void choose_backward_data_algo(ConvPlan& plan, const char* op);
-  void choose_backward_filter_algo(ConvPlan& plan, const char* op);
+  // Ranks cuDNN's algorithms for one direction of `plan` (once), then runs
+  // `call(algo, workspace, bytes)` with the one in use, falling back to the
+  // next when it cannot run (conv.cc).
+  void run_conv(ConvPlan& plan, ConvDirection d, const char* op,
+                const std::function<cudnnStatus_t(int algo, void* workspace, size_t bytes)>& call);
+  void rank_conv_algos(ConvPlan& plan, ConvDirection d, const char* op);
 
   int device_ = 0;
   std::string name_;
@@ -115,6 +123,11 @@ class CudaBackend final : public Backend {
   // Pinned host staging for read_stats / has_non_finite.
   double* host_stats_ = nullptr;
   int host_stats_len_ = 0;
+  // request_stats/poll_stats: a pinned snapshot and the event that marks it landed.
+  double* snapshot_ = nullptr;
+  int snapshot_len_ = 0;
+  bool snapshot_pending_ = false;
+  cudaEvent_t snapshot_event_ = nullptr;
   int* host_flag_ = nullptr;
   int* device_flag_ = nullptr;  // allocator-owned (internal)
 

@@ -9,7 +9,8 @@
 extern "C" {
 
 // ABI version of this boundary; the addon refuses a library built for another.
-#define XARXA_CUDA_PLUGIN_ABI 1
+// 2: Backend gained request_stats/poll_stats (asynchronous progress).
+#define XARXA_CUDA_PLUGIN_ABI 2
 
 typedef int (*xarxa_cuda_abi_fn)(void);
 // Number of usable CUDA devices, or -1 with a message (driver missing, ...).
@@ -21,7 +22,7 @@ int xarxa_cuda_abi(void);
 int xarxa_cuda_device_count(char* error, int error_len);
 xarxa::Backend* xarxa_cuda_create(int ordinal, char* error, int error_len);
 
-// Optional extras (look them up with dlsym; a library without them is still ABI 1).
+// Optional extras (look them up with dlsym; a library without them is still of this ABI).
 // Library versions as major*1000+minor*10 (CUDA runtime, driver: 13000 = 13.0; the driver's
 // is 0 when no driver is installed) and major*10000+minor*100+patch (cuBLAS 130002 =
 // 13.0.2, cuDNN 92400 = 9.24.0). They need no GPU. Any pointer may be null. Returns 0.

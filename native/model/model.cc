@@ -212,8 +212,24 @@ RunStats Model::train(const DeviceDataset& data, const int32_t* order, int batch
 
   RunStats run;
   b.zero_stats(stats_, kStatCount);
-  const int out_cols = (int)shape_size(output_shape());
   std::vector<Param*> ps = params();
+  // Progress every `progress_every` batches must not stall the device: the
+  // stats are snapshotted without waiting (request_stats) and reported when
+  // the snapshot has landed, a batch or more later, with the counts of the
+  // batch it was taken after. progress_every <= 1 (per-batch callbacks) and
+  // the last or stopping batch read synchronously, so those reports are exact.
+  const bool async_progress = progress && progress_every > 1;
+  struct Snapshot {
+    bool pending = false;
+    int batch = 0;
+    RunStats run;
+  } snap;
+  auto read_now = [&] {
+    double s[kStatCount];
+    b.read_stats(s, stats_, kStatCount);
+    run.loss_sum = s[kStatLoss];
+    run.correct = s[kStatCorrect];
+  };
   for (int batch = first_batch; batch < last_batch; batch++) {
     int row0 = (int)((long)batch * batch_size);  // < n
     int rows = std::min(batch_size, n - row0);
@@ -239,23 +255,30 @@ RunStats Model::train(const DeviceDataset& data, const int32_t* order, int batch
     run.batches++;
     bool last = batch + 1 == last_batch;
     bool stopping = stop && stop->load();
-    if (progress && (last || stopping || progress_every <= 1 || run.batches % progress_every == 0)) {
+    if (async_progress && snap.pending) {
       double s[kStatCount];
-      b.read_stats(s, stats_, kStatCount);
-      run.loss_sum = s[kStatLoss];
-      run.correct = s[kStatCorrect];
+      if (b.poll_stats(s, kStatCount)) {
+        snap.pending = false;
+        snap.run.loss_sum = s[kStatLoss];
+        snap.run.correct = s[kStatCorrect];
+        if (!last && !stopping) progress(snap.batch, snap.run);  // else the exact report below supersedes it
+      }
+    }
+    if (progress && (last || stopping || !async_progress)) {
+      read_now();
       progress(batch, run);
+    } else if (async_progress && !snap.pending && run.batches % progress_every == 0) {
+      b.request_stats(stats_, kStatCount);
+      snap.pending = true;
+      snap.batch = batch;
+      snap.run = run;
     }
     if (stopping) {
       run.stopped = true;
       break;
     }
   }
-  double s[kStatCount];
-  b.read_stats(s, stats_, kStatCount);
-  run.loss_sum = s[kStatLoss];
-  run.correct = s[kStatCorrect];
-  (void)out_cols;
+  read_now();
   return run;
 }
 

@@ -77,7 +77,11 @@ class Model {
 
   // Trains on batches [first_batch, last_batch) of an epoch whose sample
   // order is `order` (all of the epoch's row indices, host memory). The
-  // last batch may be partial. Checks `stop` after every batch.
+  // last batch may be partial. Checks `stop` after every batch. `progress`
+  // gets the running totals after each batch when progress_every <= 1; else
+  // about every progress_every batches, read without stalling the device (a
+  // report may come a few batches after the batch it describes); always after
+  // the last batch trained.
   RunStats train(const DeviceDataset& data, const int32_t* order, int batch_size, int first_batch, int last_batch,
                  int progress_every, const ProgressFn& progress, const std::atomic<bool>* stop);
   RunStats evaluate(const DeviceDataset& data, int batch_size);

@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/backend.h"
@@ -177,10 +178,11 @@ struct ModelRun {
   std::vector<float> weights;  // all parameters, concatenated
   RunStats fit, eval;
   std::vector<float> pred;
+  std::vector<std::pair<int, RunStats>> reports;  // progress of the last epoch
 };
 
 ModelRun run_model(Backend* backend, bool channels_first, const std::vector<float>& xs, const std::vector<float>& ys,
-                   int n) {
+                   int n, int batch = 16, int progress_every = 0) {
   std::shared_ptr<Backend> b(backend, [](Backend*) {});  // not owned
   ModelRun r;
   Model m(b, 42);
@@ -201,8 +203,12 @@ ModelRun run_model(Backend* backend, bool channels_first, const std::vector<floa
   DeviceDataset data(b, xs.data(), ys.data(), n, 9 * 8 * 3, 5);
   std::vector<int32_t> order(n);
   for (int i = 0; i < n; i++) order[i] = (int32_t)((i * 7) % n);  // n = 40: a permutation
-  const int batch = 16, batches = (n + batch - 1) / batch;
-  for (int epoch = 0; epoch < 2; epoch++) r.fit = m.train(data, order.data(), batch, 0, batches, 0, nullptr, nullptr);
+  const int batches = (n + batch - 1) / batch;
+  ProgressFn record = [&r](int b, const RunStats& s) { r.reports.emplace_back(b, s); };
+  for (int epoch = 0; epoch < 2; epoch++) {
+    r.reports.clear();
+    r.fit = m.train(data, order.data(), batch, 0, batches, progress_every, progress_every ? record : nullptr, nullptr);
+  }
   r.eval = m.evaluate(data, batch);
   r.pred.resize((size_t)n * 5);
   m.predict(data, batch, r.pred.data());
@@ -234,6 +240,25 @@ void model_tests(Backend* C, Backend* G) {
            "cpu " + std::to_string(a.eval.loss_sum) + " gpu " + std::to_string(b.eval.loss_sum) + ", correct " +
                std::to_string(a.eval.correct) + " / " + std::to_string(b.eval.correct));
   }
+  // Progress read without stalling (every 3 batches, request_stats/poll_stats) must
+  // report the same running totals as per-batch synchronous reads on the CPU, for
+  // whichever batches the GPU's timing let it report, ending with the last batch.
+  const ModelRun exact = run_model(C, false, xs, ys, n, 4, 1), async = run_model(G, false, xs, ys, n, 4, 3);
+  bool ok = !async.reports.empty() && async.reports.back().first == 9 && exact.reports.size() == 10;
+  std::string detail = std::to_string(async.reports.size()) + " reports at batches";
+  int previous = -1;
+  for (const auto& [batch, s] : async.reports) {
+    detail += " " + std::to_string(batch);
+    if (batch <= previous || batch < 0 || batch >= (int)exact.reports.size()) {
+      ok = false;
+      continue;
+    }
+    previous = batch;
+    const RunStats& want = exact.reports[batch].second;
+    ok = ok && s.samples == want.samples && s.batches == want.batches && s.correct == want.correct &&
+         std::fabs(s.loss_sum - want.loss_sum) <= 1e-4 * std::fabs(want.loss_sum);
+  }
+  report("model: asynchronous progress every 3 batches matches per-batch totals", ok, detail);
 }
 
 void run_all(Backend* C, Backend* G) {
@@ -469,6 +494,17 @@ void run_all(Backend* C, Backend* G) {
     G->read_stats(hg, stats.gd(), 4);
     report("stats (n=4): mse loss sum, 1000 rows", std::fabs(hc[2] - hg[2]) <= 1e-5 * std::fabs(hc[2]),
            "cpu " + std::to_string(hc[2]) + " gpu " + std::to_string(hg[2]));
+    // The same stats through request_stats/poll_stats: polled until the snapshot lands
+    // (bounded), once only, and a snapshot taken before a later op does not see it.
+    double ha[4] = {0, 0, 0, 0}, later[4];
+    G->request_stats(stats.gd(), 4);
+    G->zero_stats(stats.gd(), 4);  // enqueued after the snapshot
+    bool landed = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!(landed = G->poll_stats(ha, 4)) && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    report("stats: request_stats/poll_stats snapshot equals read_stats",
+           landed && ha[0] == hg[0] && ha[1] == hg[1] && ha[2] == hg[2] && !G->poll_stats(later, 4),
+           landed ? "gpu " + std::to_string(ha[0]) + " vs " + std::to_string(hg[0]) : "snapshot never landed");
   }
   // ---- convolution --------------------------------------------------------------------------------
   const WindowParams convs[] = {
