@@ -52,10 +52,28 @@ function get(url: string, timeoutMs: number, redirects = 0): Promise<http.Incomi
   });
 }
 
-/** Downloads `url` to `dest` (creating its folder), checking `checksum` before the final rename. */
+/** Removes the folders a failed download created (`dir` up to `created`), as long as they are empty. */
+async function removeCreatedFolders(dir: string, created: string | undefined): Promise<void> {
+  if (!created) return;
+  for (let d = dir; d.length >= created.length; d = path.dirname(d)) {
+    try {
+      await fs.promises.rmdir(d); // only succeeds on an empty folder
+    } catch {
+      return;
+    }
+    if (d === created) return;
+  }
+}
+
+/**
+ * Downloads `url` to `dest` (creating its folder), checking `checksum` before
+ * the final rename. A failed download leaves nothing behind: no partial file,
+ * and no folder that it created and left empty.
+ */
 export async function downloadFile(url: string, dest: string, checksum: Checksum | undefined, options: DownloadOptions = {}): Promise<void> {
   const timeoutMs = options.timeoutMs ?? defaultTimeout();
-  await fs.promises.mkdir(path.dirname(dest), { recursive: true });
+  const folder = path.resolve(path.dirname(dest));
+  const created = await fs.promises.mkdir(folder, { recursive: true });
   const temp = `${dest}.part-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
   try {
     const response = await get(url, timeoutMs);
@@ -93,6 +111,7 @@ export async function downloadFile(url: string, dest: string, checksum: Checksum
     await fs.promises.rename(temp, dest);
   } catch (err) {
     await fs.promises.rm(temp, { force: true });
+    await removeCreatedFolders(folder, created);
     throw err;
   }
 }

@@ -92,6 +92,19 @@ describe('downloadFile', () => {
     await expect(downloadFile(`http://127.0.0.1:${port}/x`, dest, undefined, { verbose: false })).rejects.toThrow(/ECONNREFUSED/);
     expect(leftovers(tmp)).toEqual([]);
   });
+
+  it('removes the folders a failed download created, and only those', async () => {
+    fs.mkdirSync(path.join(tmp, 'mine'));
+    fs.writeFileSync(path.join(tmp, 'mine', 'keep.txt'), 'the user owns this');
+    const dest = path.join(tmp, 'mine', 'keras', 'datasets', 'fashion-mnist', 'file.bin');
+    await expect(downloadFile(`${base}/missing`, dest, undefined, { verbose: false })).rejects.toThrow(/HTTP 404/);
+    expect(leftovers(tmp)).toEqual(['mine']);
+    expect(leftovers(path.join(tmp, 'mine'))).toEqual(['keep.txt']);
+    // A folder that existed before stays, even when empty.
+    fs.mkdirSync(path.join(tmp, 'empty'));
+    await expect(downloadFile(`${base}/missing`, path.join(tmp, 'empty', 'file.bin'), undefined, { verbose: false })).rejects.toThrow(/HTTP 404/);
+    expect(leftovers(tmp).sort()).toEqual(['empty', 'mine']);
+  });
 });
 
 describe('ProgressBar', () => {
