@@ -10,9 +10,12 @@ falls in the warm-up epoch.
 
 Protocol: see bench/peers/keras_bench.py (config JSON in argv[1], @@BENCH lines).
 Without torch or without a usable GPU it answers {"type": "unavailable"} with
-the reason ("no GPU: ...").
+the reason ("no GPU: ..."). XARXA_TORCH_ALLOW_CPU=1 runs it on the CPU instead,
+only to check this script where no GPU is (test/bench/torch-peer.test.ts);
+such figures are not a benchmark result.
 """
 import json
+import os
 import resource
 import sys
 import time
@@ -35,12 +38,17 @@ def main():
         send({"type": "unavailable", "message": "no GPU: PyTorch is not installed here (%s); "
               "python3 with torch exists on the GPU machines only" % e})
         return 0
-    if not torch.cuda.is_available():
+    on_gpu = torch.cuda.is_available()
+    if not on_gpu and os.environ.get("XARXA_TORCH_ALLOW_CPU") != "1":
         send({"type": "unavailable", "message": "no GPU: torch %s sees no CUDA device "
               "(torch.cuda.is_available() is False)" % torch.__version__})
         return 0
 
-    dev = torch.device("cuda")
+    dev = torch.device("cuda" if on_gpu else "cpu")
+
+    def synchronize():
+        if on_gpu:
+            torch.cuda.synchronize()
     torch.manual_seed(int(cfg.get("seed", 1)))
     torch.backends.cudnn.benchmark = True
 
@@ -113,7 +121,8 @@ def main():
         "type": "ready",
         "versions": {"torch": torch.__version__, "cuda": torch.version.cuda,
                      "cudnn": torch.backends.cudnn.version(), "python": sys.version.split()[0]},
-        "device": "GPU: %s (%s)" % (torch.cuda.get_device_name(0), "torch.compile" if engine == "torch-compile" else "eager"),
+        "device": "%s (%s)" % ("GPU: " + torch.cuda.get_device_name(0) if on_gpu else "CPU (script check only, not a benchmark)",
+                               "torch.compile" if engine == "torch-compile" else "eager"),
         "threads": torch.get_num_threads(),
         "params": sum(p.numel() for p in model.parameters()),
     })
@@ -125,7 +134,7 @@ def main():
         cmd = json.loads(line).get("cmd")
         if cmd == "epoch":
             try:
-                torch.cuda.synchronize()
+                synchronize()
                 t0 = time.perf_counter()
                 order = torch.randperm(n, device=dev)
                 loss_sum = torch.zeros((), device=dev)
@@ -135,7 +144,7 @@ def main():
                     l, c = step(xt.index_select(0, idx), yt.index_select(0, idx))
                     loss_sum += l
                     correct += c
-                torch.cuda.synchronize()
+                synchronize()
                 seconds = time.perf_counter() - t0
                 send({"type": "epoch", "seconds": seconds, "loss": float(loss_sum) / n, "acc": float(correct) / n,
                       "samples": n, "steps": -(-n // batch)})
@@ -144,7 +153,7 @@ def main():
                 return 1
         elif cmd == "finish":
             send({"type": "done", "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-                  "peakGpuBytes": int(torch.cuda.max_memory_allocated())})
+                  "peakGpuBytes": int(torch.cuda.max_memory_allocated()) if on_gpu else 0})
             return 0
     return 0
 
