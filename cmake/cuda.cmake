@@ -233,8 +233,9 @@ endif()
 # ---- build it ----------------------------------------------------------------------------
 # Architectures are fixed when a target is created, so before enable_language/add_library.
 if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES AND NOT DEFINED ENV{CUDAARCHS})
-  # Ampere and Hopper machine code, plus compute_90 PTX the driver can JIT for newer GPUs.
-  set(CMAKE_CUDA_ARCHITECTURES "80-real;90-real;90-virtual")
+  # Turing (T4), Ampere and Hopper machine code, plus compute_90 PTX the driver can JIT for
+  # newer GPUs. (PTX only compiles forward: without 75-real a T4 could run none of our kernels.)
+  set(CMAKE_CUDA_ARCHITECTURES "75-real;80-real;90-real;90-virtual")
 endif()
 enable_language(CUDA)
 find_package(CUDAToolkit QUIET)
@@ -245,6 +246,9 @@ set(CMAKE_CUDA_STANDARD_REQUIRED ON)
 file(GLOB XARXA_CUDA_SOURCES CONFIGURE_DEPENDS native/cuda/*.cu native/cuda/*.cc)
 add_library(xarxa_cuda SHARED ${XARXA_CUDA_SOURCES})
 target_include_directories(xarxa_cuda PRIVATE native ${XARXA_CUBLAS_INCLUDE_DIR} ${XARXA_CUDNN_INCLUDE_DIR})
+# For the "no GPU code for this device" message (cuda_backend.cc).
+string(REPLACE ";" " " _xc_arch_list "${CMAKE_CUDA_ARCHITECTURES}")
+target_compile_definitions(xarxa_cuda PRIVATE "XARXA_CUDA_ARCHS=\"${_xc_arch_list}\"")
 if(TARGET CUDA::cudart_static)
   target_link_libraries(xarxa_cuda PRIVATE CUDA::cudart_static)
 else()

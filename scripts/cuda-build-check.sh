@@ -13,12 +13,12 @@
 #   - libxarxa_cuda.so exists;
 #   - `nm -D` exports xarxa_cuda_abi / xarxa_cuda_device_count / xarxa_cuda_create;
 #   - `ldd` shows no libcudart (the CUDA runtime is linked statically) and nothing missing;
-#   - its fat binary holds SASS for sm_80 and sm_90 and PTX (unless CUDAARCHS /
+#   - its fat binary holds SASS for sm_75, sm_80 and sm_90 and PTX (unless CUDAARCHS /
 #     XARXA_CUDA_ARCHS_EXPECTED say otherwise);
 # then builds and runs xarxa_cuda_selftest: every op on CUDA against the CPU backend when
 # there is a GPU; without one, only the library's "no CUDA driver" answer.
 # Env: XARXA_CUDA_BUILD_DIR (default build-cuda), XARXA_CUDA_WHEELS (wheel cache),
-#      CUDAARCHS (architectures to build; default 80-real;90-real;90-virtual),
+#      CUDAARCHS (architectures to build; default 75-real;80-real;90-real;90-virtual),
 #      XARXA_CUDA_ARCHS_EXPECTED (e.g. "SASS80 SASS90 PTX90"), XARXA_CUDA_ALLOW_WARNINGS,
 #      XARXA_CUDA_WHEELS_SKIP=1 (use the CUDA already in the environment, e.g. on a GPU
 #      machine after `source .device/remote-env.sh`, which has no network for pip).
@@ -139,7 +139,7 @@ say "device code: ${archs:-none}"
 if [ -n "${XARXA_CUDA_ARCHS_EXPECTED:-}" ]; then
   expected=$XARXA_CUDA_ARCHS_EXPECTED
 elif [ -z "${CUDAARCHS:-}" ]; then
-  expected="SASS80 SASS90 PTX90"
+  expected="SASS75 SASS80 SASS90 PTX90"
 else
   expected=""
 fi

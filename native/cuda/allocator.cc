@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "cuda/check.h"
 
@@ -20,7 +21,33 @@ size_t CachingAllocator::size_class(size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
+namespace {
+
+// Every live allocator, for release_other_caches. Never destroyed: allocators
+// may outlive static destruction at process exit.
+struct Registry {
+  std::mutex mu;
+  std::vector<CachingAllocator*> all;
+};
+Registry& registry() {
+  static Registry* r = new Registry;
+  return *r;
+}
+
+}  // namespace
+
+CachingAllocator::CachingAllocator(int device, cudaStream_t stream) : device_(device), stream_(stream) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.all.push_back(this);
+}
+
 CachingAllocator::~CachingAllocator() {
+  {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.all.erase(std::remove(r.all.begin(), r.all.end(), this), r.all.end());
+  }
   std::lock_guard<std::mutex> lock(mu_);
   // Errors are ignored here: at process exit the driver may already be shutting down.
   for (auto& kv : live_) cudaFree(kv.first);
@@ -31,41 +58,76 @@ CachingAllocator::~CachingAllocator() {
 
 void* CachingAllocator::allocate(size_t bytes, bool user, const char* op) {
   const size_t size = size_class(bytes);
-  std::lock_guard<std::mutex> lock(mu_);
   void* ptr = nullptr;
-  auto it = free_.find(size);
-  if (it != free_.end() && !it->second.empty()) {
-    ptr = it->second.back();
-    it->second.pop_back();
-    cached_ -= size;
-  } else {
-    cudaError_t e = cudaMalloc(&ptr, size);
+  cudaError_t e = cudaSuccess;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = free_.find(size);
+    if (it != free_.end() && !it->second.empty()) {
+      ptr = it->second.back();
+      it->second.pop_back();
+      cached_ -= size;
+      return record(ptr, size, bytes, user);
+    }
+    e = cudaMalloc(&ptr, size);
     if (e == cudaErrorMemoryAllocation) {
-      cudaGetLastError();  // not sticky: clear it and retry with the cache given back
+      cudaGetLastError();  // not sticky: clear it and retry with our cache given back
       release_cache_locked();
       e = cudaMalloc(&ptr, size);
     }
-    if (e != cudaSuccess) {
-      cudaGetLastError();
-      size_t free_b = 0, total_b = 0;
-      cudaMemGetInfo(&free_b, &total_b);
-      cudaGetLastError();
-      const std::string message = std::string("cuda ") + (op ? op : "alloc") + ": cudaMalloc of " +
-                                  std::to_string(size) + " bytes failed: " + cuda_error_text(e) +
-                                  "; this backend holds " + std::to_string(reserved_) + " bytes (" +
-                                  std::to_string(user_bytes_) + " in use), device free " + std::to_string(free_b) +
-                                  " of " + std::to_string(total_b) + " bytes";
-      if (e == cudaErrorMemoryAllocation) throw OutOfDeviceMemory(message);
-      throw Error(message);
+    if (e == cudaSuccess) {
+      reserved_ += size;
+      return record(ptr, size, bytes, user);
     }
-    reserved_ += size;
+    cudaGetLastError();
   }
+  if (e == cudaErrorMemoryAllocation) {
+    // Other models' idle caches may hold what we need (not under our lock: see release_other_caches).
+    release_other_caches();
+    std::lock_guard<std::mutex> lock(mu_);
+    e = cudaMalloc(&ptr, size);
+    if (e == cudaSuccess) {
+      reserved_ += size;
+      return record(ptr, size, bytes, user);
+    }
+    cudaGetLastError();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t free_b = 0, total_b = 0;
+  cudaMemGetInfo(&free_b, &total_b);
+  cudaGetLastError();
+  const std::string message = std::string("cuda ") + (op ? op : "alloc") + ": cudaMalloc of " + std::to_string(size) +
+                              " bytes failed: " + cuda_error_text(e) + "; this backend holds " +
+                              std::to_string(reserved_) + " bytes (" + std::to_string(user_bytes_) +
+                              " in use), device free " + std::to_string(free_b) + " of " + std::to_string(total_b) +
+                              " bytes";
+  if (e == cudaErrorMemoryAllocation) throw OutOfDeviceMemory(message);
+  throw Error(message);
+}
+
+void* CachingAllocator::record(void* ptr, size_t size, size_t bytes, bool user) {
   // Counted like the CPU backend counts its blocks (rounded up to 64 bytes), so
   // bytes_in_use() reads the same on both backends.
   const size_t counted = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
   live_.emplace(ptr, Block{size, counted, user});
   if (user) user_bytes_ += counted;
   return ptr;
+}
+
+// Lock order: the registry, then one allocator at a time. An allocator never
+// holds its own lock while it waits for the registry, so this cannot deadlock;
+// holding the other's lock while its stream drains means no block of its cache
+// can be handed out (and used by new work) before it is freed.
+size_t CachingAllocator::release_other_caches() const {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> registry_lock(r.mu);
+  size_t released = 0;
+  for (CachingAllocator* other : r.all) {
+    if (other == this || other->device_ != device_) continue;
+    std::lock_guard<std::mutex> lock(other->mu_);
+    released += other->release_cache_locked();
+  }
+  return released;
 }
 
 void CachingAllocator::deallocate(void* ptr) {
@@ -101,10 +163,13 @@ size_t CachingAllocator::release_cache() {
 }
 
 size_t CachingAllocator::release_cache_locked() {
+  if (cached_ == 0) return 0;
+  // Work enqueued before a block was cached may still use it.
+  if (stream_) cudaStreamSynchronize(stream_);
   size_t released = 0;
   for (auto& kv : free_) {
     for (void* p : kv.second) {
-      cudaFree(p);  // waits for pending work that may still use the block
+      cudaFree(p);
       released += kv.first;
     }
   }

@@ -5,7 +5,13 @@
 // Blocks are reused in stream order: all work of a backend runs on its one
 // stream, so a block freed after some kernels were enqueued and handed out
 // again is only touched by kernels enqueued later on the same stream.
+//
+// Each backend (each model) has its own allocator. When the device runs out of
+// memory, an allocator gives back its own cached blocks and then those of the
+// other allocators on the same device, each after its stream has finished.
 #pragma once
+#include <cuda_runtime.h>
+
 #include <cstddef>
 #include <mutex>
 #include <unordered_map>
@@ -25,7 +31,8 @@ class OutOfDeviceMemory : public Error {
 
 class CachingAllocator {
  public:
-  CachingAllocator() = default;
+  // `stream` is the one all work using these blocks runs on (synchronised before cached blocks are freed).
+  CachingAllocator(int device, cudaStream_t stream);
   ~CachingAllocator();  // cudaFree of every block, live or cached (the device must be current)
   CachingAllocator(const CachingAllocator&) = delete;
   CachingAllocator& operator=(const CachingAllocator&) = delete;
@@ -54,8 +61,13 @@ class CachingAllocator {
     size_t requested;  // what the caller asked for, rounded up to 64 (what bytes_in_use counts)
     bool user;
   };
-  size_t release_cache_locked();
+  size_t release_cache_locked();  // waits for stream_, then cudaFree of the cached blocks
+  void* record(void* ptr, size_t size, size_t bytes, bool user);  // bookkeeping of a block handed out
+  // The cached blocks of every other allocator on this device, given back.
+  size_t release_other_caches() const;
 
+  const int device_;
+  const cudaStream_t stream_;
   mutable std::mutex mu_;
   std::unordered_map<void*, Block> live_;
   std::unordered_map<size_t, std::vector<void*>> free_;

@@ -38,14 +38,15 @@ std::vector<ConvAlgos::Candidate> fp32_candidates(const std::vector<Perf>& perf,
       if ((pass == 0) != (r.determinism == CUDNN_DETERMINISTIC)) continue;
       size_t bytes = 0;
       if (workspace_size(r.algo, &bytes) != CUDNN_STATUS_SUCCESS) continue;  // not usable after all
-      out.push_back({static_cast<int>(r.algo), bytes});
+      out.push_back({static_cast<int>(r.algo), bytes, false, ""});
     }
   }
   return out;
 }
 
 // Failures worth trying the next algorithm for: this algorithm does not support
-// the shape or ran into a limit. A bad parameter is our bug and is reported as is.
+// the shape or ran into a limit inside cuDNN. A bad parameter is our bug and
+// is reported as is.
 bool try_next_algo(cudnnStatus_t s) {
   const int category = CUDNN_STATUS_CATEGORY(static_cast<int>(s));
   return category == CUDNN_STATUS_NOT_SUPPORTED || category == CUDNN_STATUS_INTERNAL_ERROR ||
@@ -57,6 +58,10 @@ const char* direction_name(ConvDirection d) {
 }
 
 size_t kernel_floats(const WindowParams& p) { return static_cast<size_t>(p.k_h) * p.k_w * p.in_c * p.out_c; }
+
+// No output cells (an empty batch or image): as on the CPU, the forward pass
+// writes nothing and both gradients are zero.
+bool no_output(const WindowParams& p) { return p.batch == 0 || p.out_h == 0 || p.out_w == 0; }
 
 }  // namespace
 
@@ -106,6 +111,11 @@ ConvPlan& CudaBackend::conv_plan(const WindowParams& p, const char* op) {
     plan->hp = p.in_h + p.pad_top + plan->pad_bottom;
     plan->wp = p.in_w + p.pad_left + plan->pad_right;
     pad_h = pad_w = 0;
+    // cuDNN's tensor descriptors count elements in int.
+    const long long padded = static_cast<long long>(p.batch) * plan->hp * plan->wp * p.in_c;
+    if (padded > 0x7fffffffLL)
+      throw Error(std::string("cuda ") + op + ": the zero-padded input of " + std::to_string(padded) +
+                  " floats is larger than cuDNN accepts (2^31 - 1); use a smaller batchSize: " + plan->describe());
   }
 
   XARXA_CUDNN_CHECK(op, cudnnCreateTensorDescriptor(&plan->x));
@@ -172,7 +182,6 @@ void CudaBackend::rank_conv_algos(ConvPlan& plan, ConvDirection d, const char* o
   if (a.candidates.empty())
     throw Error(std::string("cuda ") + op + ": cuDNN offers no FP32 " + direction_name(d) + " algorithm for " +
                 plan.describe());
-  a.current = 0;
   a.ranked = true;
 }
 
@@ -180,28 +189,41 @@ void CudaBackend::run_conv(ConvPlan& plan, ConvDirection d, const char* op,
                            const std::function<cudnnStatus_t(int algo, void* workspace, size_t bytes)>& call) {
   ConvAlgos& a = plan.algos(d);
   if (!a.ranked) rank_conv_algos(plan, d, op);
-  for (; a.current < a.candidates.size(); a.current++) {
-    const ConvAlgos::Candidate& c = a.candidates[a.current];
+  std::string failures;
+  for (ConvAlgos::Candidate& c : a.candidates) {
     std::string failure;
-    try {
-      Scratch ws(*alloc_, c.workspace, op);
-      const cudnnStatus_t s = call(c.algo, ws.get(), c.workspace);
-      if (s == CUDNN_STATUS_SUCCESS) return;
-      if (!try_next_algo(s)) throw_cudnn(op, "cudnnConvolution", s);
-      failure = cudnn_error_text(s);
-      cudaGetLastError();  // a failed launch inside cuDNN must not be blamed on our next kernel
-    } catch (const OutOfDeviceMemory& e) {
-      failure = e.what();
+    if (c.unsupported) {
+      failure = c.why;
+    } else {
+      try {
+        Scratch ws(*alloc_, c.workspace, op);
+        const cudnnStatus_t s = call(c.algo, ws.get(), c.workspace);
+        if (s == CUDNN_STATUS_SUCCESS) return;
+        if (!try_next_algo(s)) throw_cudnn(op, "cudnnConvolution", s);
+        // After a failed kernel of ours (a sticky error) every algorithm fails:
+        // report that error, not a list of innocent algorithms.
+        const cudaError_t earlier = cudaStreamQuery(stream_);
+        if (earlier != cudaSuccess && earlier != cudaErrorNotReady) throw_cuda(op, "cudaStreamQuery", earlier);
+        cudaGetLastError();  // a launch that failed inside cuDNN must not be blamed on our next kernel
+        failure = cudnn_error_text(s);
+        if (CUDNN_STATUS_CATEGORY(static_cast<int>(s)) == CUDNN_STATUS_NOT_SUPPORTED) {
+          c.unsupported = true;
+          c.why = failure;
+        }
+      } catch (const OutOfDeviceMemory& e) {
+        failure = e.what();
+      }
     }
-    a.failures += std::string("; algorithm ") + std::to_string(c.algo) + " (workspace " +
-                  std::to_string(c.workspace) + " bytes): " + failure;
+    failures += std::string("; algorithm ") + std::to_string(c.algo) + " (workspace " + std::to_string(c.workspace) +
+                " bytes): " + failure;
   }
   throw Error(std::string("cuda ") + op + ": no cuDNN " + direction_name(d) + " algorithm could run " +
-              plan.describe() + a.failures);
+              plan.describe() + failures);
 }
 
 void CudaBackend::conv2d_forward(const WindowParams& p, const float* x, const float* w, float* y) {
   const char* op = "conv2d_forward";
+  if (no_output(p)) return;
   use_device();
   ConvPlan& plan = conv_plan(p, op);
 
@@ -227,6 +249,7 @@ void CudaBackend::conv2d_forward(const WindowParams& p, const float* x, const fl
 
 void CudaBackend::conv2d_backward_data(const WindowParams& p, const float* dy, const float* w, float* dx) {
   const char* op = "conv2d_backward_data";
+  if (no_output(p)) return fill(dx, 0.0f, static_cast<size_t>(p.batch) * p.in_h * p.in_w * p.in_c);
   use_device();
   ConvPlan& plan = conv_plan(p, op);
 
@@ -253,6 +276,7 @@ void CudaBackend::conv2d_backward_data(const WindowParams& p, const float* dy, c
 
 void CudaBackend::conv2d_backward_filter(const WindowParams& p, const float* x, const float* dy, float* dw) {
   const char* op = "conv2d_backward_filter";
+  if (no_output(p)) return fill(dw, 0.0f, kernel_floats(p));
   use_device();
   ConvPlan& plan = conv_plan(p, op);
 

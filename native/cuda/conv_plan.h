@@ -17,19 +17,19 @@ namespace cuda {
 enum class ConvDirection { Forward, BackwardData, BackwardFilter };
 
 // One direction of one convolution shape: the FP32 algorithms cuDNN's
-// heuristics offer for it, best first with deterministic ones ahead, and the
-// one in use. When the one in use cannot run (not supported for this shape,
-// a workspace larger than the free memory, ...), the next takes its place for
-// good; `failures` keeps what each one that was dropped said.
+// heuristics offer for it, best first with deterministic ones ahead. Each
+// call uses the first that runs: one cuDNN says it cannot run this shape is
+// marked and skipped from then on; one whose workspace does not fit in free
+// memory is only skipped for that call (memory may be free next time).
 struct ConvAlgos {
   struct Candidate {
     int algo;          // a cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t value
     size_t workspace;  // bytes
+    bool unsupported = false;
+    std::string why;   // what cuDNN said when it was marked
   };
   bool ranked = false;
   std::vector<Candidate> candidates;
-  size_t current = 0;
-  std::string failures;
 };
 
 struct ConvPlan {

@@ -11,10 +11,6 @@ namespace xarxa {
 namespace cuda {
 namespace {
 
-// The device this thread last made current through a backend. The CUDA runtime's
-// current device is per thread, and ops may arrive on worker threads. Only this
-// library's code sets devices on its (static) runtime, so the cache stays true.
-thread_local int tls_device = -1;
 
 std::string version_string(int v) {  // 130002 -> "13.0.2"
   return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
@@ -26,12 +22,20 @@ CudaBackend::CudaBackend(int ordinal) : device_(ordinal) {
   const char* op = "create";
   try {
     XARXA_CUDA_CHECK(op, cudaSetDevice(ordinal));
-    tls_device = ordinal;
     cudaDeviceProp prop;
     XARXA_CUDA_CHECK(op, cudaGetDeviceProperties(&prop, ordinal));
     name_ = prop.name;
     cc_major_ = prop.major;
     cc_minor_ = prop.minor;
+    const cudaError_t image = kernel_image_status();
+    if (image == cudaErrorNoKernelImageForDevice || image == cudaErrorInvalidDeviceFunction) {
+      cudaGetLastError();
+      throw Error(std::string("cuda create: this build of xarxa has no GPU code for ") + name_ + " (compute capability " +
+                  std::to_string(cc_major_) + "." + std::to_string(cc_minor_) + "); it was built for CUDA architectures " +
+                  XARXA_CUDA_ARCHS + "; build it for this GPU with CUDAARCHS=" + std::to_string(cc_major_) +
+                  std::to_string(cc_minor_) + "-real npx cmake-js rebuild (in the xarxa package folder)");
+    }
+    XARXA_CUDA_CHECK(op, image);
     XARXA_CUDA_CHECK(op, cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     XARXA_CUBLAS_CHECK(op, cublasCreate(&cublas_));
     XARXA_CUBLAS_CHECK(op, cublasSetStream(cublas_, stream_));
@@ -39,7 +43,7 @@ CudaBackend::CudaBackend(int ordinal) : device_(ordinal) {
     XARXA_CUBLAS_CHECK(op, cublasSetMathMode(cublas_, CUBLAS_DEFAULT_MATH));
     XARXA_CUDNN_CHECK(op, cudnnCreate(&cudnn_));
     XARXA_CUDNN_CHECK(op, cudnnSetStream(cudnn_, stream_));
-    alloc_ = std::make_unique<CachingAllocator>();
+    alloc_ = std::make_unique<CachingAllocator>(ordinal, stream_);
     XARXA_CUDA_CHECK(op, cudaMallocHost(reinterpret_cast<void**>(&host_flag_), sizeof(int)));
     XARXA_CUDA_CHECK(op, cudaEventCreateWithFlags(&snapshot_event_, cudaEventDisableTiming));
     device_flag_ = static_cast<int*>(alloc_->allocate(sizeof(int), false, op));
@@ -53,7 +57,7 @@ CudaBackend::~CudaBackend() { release(); }
 
 void CudaBackend::release() noexcept {
   // Nothing here may throw; errors (e.g. a driver shutting down at exit) are ignored.
-  if (cudaSetDevice(device_) == cudaSuccess) tls_device = device_;
+  cudaSetDevice(device_);
   if (stream_) cudaStreamSynchronize(stream_);
   conv_plans_.clear();
   if (cudnn_) cudnnDestroy(cudnn_);
@@ -70,6 +74,7 @@ void CudaBackend::release() noexcept {
   if (snapshot_) cudaFreeHost(snapshot_);
   snapshot_ = nullptr;
   snapshot_len_ = 0;
+  snapshot_n_ = 0;
   snapshot_pending_ = false;
   if (snapshot_event_) cudaEventDestroy(snapshot_event_);
   snapshot_event_ = nullptr;
@@ -78,10 +83,12 @@ void CudaBackend::release() noexcept {
   cudaGetLastError();
 }
 
+// The current device is per thread, ops may arrive on any libuv worker thread,
+// and other CUDA code in the process may change it: ask the runtime (cheap) each time.
 void CudaBackend::use_device() const {
-  if (tls_device == device_) return;
+  int current = -1;
+  if (cudaGetDevice(&current) == cudaSuccess && current == device_) return;
   XARXA_CUDA_CHECK("set device", cudaSetDevice(device_));
-  tls_device = device_;
 }
 
 void CudaBackend::launched(const char* op) { XARXA_CUDA_CHECK(op, cudaGetLastError()); }
@@ -139,8 +146,18 @@ void CudaBackend::download(void* host_dst, const void* src, size_t bytes) {
 
 void CudaBackend::copy(void* dst, const void* src, size_t bytes) {
   if (bytes == 0 || dst == src) return;
+  const char* op = "copy";
   use_device();
-  XARXA_CUDA_CHECK("copy", cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_));
+  const char* d = static_cast<const char*>(dst);
+  const char* s = static_cast<const char*>(src);
+  if (d < s + bytes && s < d + bytes) {
+    // Overlapping ranges (the CPU's memmove allows them; cudaMemcpy does not): go through scratch.
+    Scratch tmp(*alloc_, bytes, op);
+    XARXA_CUDA_CHECK(op, cudaMemcpyAsync(tmp.get(), src, bytes, cudaMemcpyDeviceToDevice, stream_));
+    XARXA_CUDA_CHECK(op, cudaMemcpyAsync(dst, tmp.get(), bytes, cudaMemcpyDeviceToDevice, stream_));
+    return;
+  }
+  XARXA_CUDA_CHECK(op, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_));
 }
 
 void CudaBackend::fill(float* dst, float value, size_t n) {
@@ -328,10 +345,11 @@ void CudaBackend::request_stats(const double* stats, int n) {
   XARXA_CUDA_CHECK(op, cudaMemcpyAsync(snapshot_, stats, sizeof(double) * n, cudaMemcpyDeviceToHost, stream_));
   XARXA_CUDA_CHECK(op, cudaEventRecord(snapshot_event_, stream_));
   snapshot_pending_ = true;
+  snapshot_n_ = n;
 }
 
 bool CudaBackend::poll_stats(double* host, int n) {
-  if (!snapshot_pending_ || n > snapshot_len_) return false;
+  if (!snapshot_pending_ || n > snapshot_n_) return false;
   use_device();
   cudaError_t e = cudaEventQuery(snapshot_event_);
   if (e == cudaErrorNotReady) {

@@ -125,7 +125,8 @@ class CudaBackend final : public Backend {
   int host_stats_len_ = 0;
   // request_stats/poll_stats: a pinned snapshot and the event that marks it landed.
   double* snapshot_ = nullptr;
-  int snapshot_len_ = 0;
+  int snapshot_len_ = 0;  // capacity (doubles)
+  int snapshot_n_ = 0;    // doubles in the latest request
   bool snapshot_pending_ = false;
   cudaEvent_t snapshot_event_ = nullptr;
   int* host_flag_ = nullptr;

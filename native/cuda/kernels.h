@@ -13,6 +13,9 @@ namespace xarxa {
 namespace cuda {
 
 // ---- kernels_elementwise.cu -------------------------------------------------
+// Whether this library holds code the current device can run: cudaSuccess, or
+// cudaErrorNoKernelImageForDevice when it was built for other architectures.
+cudaError_t kernel_image_status();
 void launch_fill(cudaStream_t s, float* dst, float value, size_t n);
 // C[r, c] *= beta for a row-major [rows, cols] block with row stride ld (beta == 0 writes 0).
 void launch_scale_matrix(cudaStream_t s, float* c, int rows, int cols, int ld, float beta);

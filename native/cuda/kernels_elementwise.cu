@@ -182,6 +182,11 @@ __global__ void crop_nhwc_kernel(float* dst, const float* src, int n, int h, int
 
 }  // namespace
 
+cudaError_t kernel_image_status() {
+  cudaFuncAttributes attributes;
+  return cudaFuncGetAttributes(&attributes, fill_kernel);
+}
+
 void launch_fill(cudaStream_t s, float* dst, float value, size_t n) {
   if (n == 0) return;
   fill_kernel<<<blocks_for(n), kThreads, 0, s>>>(dst, value, n);

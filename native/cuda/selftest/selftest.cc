@@ -289,6 +289,14 @@ void run_all(Backend* C, Backend* G) {
     C->copy(a.c, a.c, a.bytes);  // dst == src: nothing to do
     G->copy(a.g, a.g, a.bytes);
     a.check("copy onto itself", true);
+    // Overlapping ranges, both directions: memmove semantics on both backends.
+    const size_t shift = 3 * sizeof(float), part = a.bytes - shift;
+    C->copy(static_cast<char*>(a.c) + shift, a.c, part);
+    G->copy(static_cast<char*>(a.g) + shift, a.g, part);
+    a.check("copy to overlapping range (forward)", true);
+    C->copy(a.c, static_cast<char*>(a.c) + shift, part);
+    G->copy(a.g, static_cast<char*>(a.g) + shift, part);
+    a.check("copy to overlapping range (backward)", true);
   }
   {
     const int n = 50, len = 37;
@@ -526,6 +534,20 @@ void run_all(Backend* C, Backend* G) {
       window(2, 7, 7, 2, 3, 7, 7, 1, 1, Padding::Valid),    // kernel = image: one output pixel
       window(2, 3, 3, 2, 3, 5, 5, 1, 1, Padding::Same),     // kernel larger than the image
   };
+  {
+    // An empty batch: nothing to compute, and the filter gradient is zero (a sum over no images).
+    const WindowParams p = window(0, 8, 8, 3, 4, 3, 3, 1, 1, Padding::Same);
+    const size_t wn = (size_t)p.k_h * p.k_w * p.in_c * p.out_c;
+    Twin x(C, G, 64), w(C, G, random_vec(wn)), y(C, G, 64), dy(C, G, 64), dx(C, G, 64), dw(C, G, random_vec(wn));
+    C->conv2d_forward(p, x.cf(), w.cf(), y.cf());
+    G->conv2d_forward(p, x.gf(), w.gf(), y.gf());
+    C->conv2d_backward_data(p, dy.cf(), w.cf(), dx.cf());
+    G->conv2d_backward_data(p, dy.gf(), w.gf(), dx.gf());
+    C->conv2d_backward_filter(p, x.cf(), dy.cf(), dw.cf());
+    G->conv2d_backward_filter(p, x.gf(), dy.gf(), dw.gf());
+    compare("conv2d_backward_filter, empty batch: zero (cpu)", std::vector<float>(wn, 0.0f), dw.get_cpu(), true);
+    compare("conv2d_backward_filter, empty batch: zero (gpu)", std::vector<float>(wn, 0.0f), dw.get_gpu(), true);
+  }
   for (const auto& p : convs) {
     const size_t xn = (size_t)p.batch * p.in_h * p.in_w * p.in_c, yn = (size_t)p.batch * p.out_h * p.out_w * p.out_c,
                  wn = (size_t)p.k_h * p.k_w * p.in_c * p.out_c;
