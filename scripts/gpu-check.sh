@@ -4,26 +4,35 @@
 # Builds the addon with the CUDA backend, runs the whole test suite on the
 # GPU (XARXA_DEVICE=cuda) and on the CPU, the CPU<->CUDA parity tests, and the
 # GPU benchmarks against PyTorch, and writes a JSON report (gpu-check.json)
-# plus logs under OUT_DIR (default $OUT, else ./gpu-check-out).
+# under OUT_DIR (default $OUT, else ./gpu-check-out). OUT_DIR gets five files
+# (a lent machine sends back at most 8): gpu-check.json, gpu-check-logs.txt
+# (every step's log), bench-gpu.json, bench-gpu.md, nvidia-smi.txt.
 # Budget: under 8 minutes on an H100 so it can run twice in a 15-minute lease.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT_DIR="${1:-${OUT:-$PWD/gpu-check-out}}"
 mkdir -p "$OUT_DIR"
+LOG_DIR=$(mktemp -d)
 export CUDAARCHS="${CUDAARCHS:-90}"
+# The PyTorch peers (bench/peers/torch_bench.py) run with $PYTHON; on the GPU machines that is the venv's.
+if [ -z "${PYTHON:-}" ] && [ -x /opt/torch/.venv/bin/python3 ]; then export PYTHON=/opt/torch/.venv/bin/python3; fi
 START=$(date +%s)
 declare -A STATUS SECONDS_TAKEN
 
-step() {  # step NAME COMMAND...: runs, logs to OUT_DIR/NAME.log, records status and time
+STEPS=()
+step() {  # step NAME COMMAND...: runs, logs to LOG_DIR/NAME.log, records status and time
   local name=$1; shift
   local t0=$(date +%s)
+  STEPS+=("$name")
   echo "== $name: $*"
-  "$@" > "$OUT_DIR/$name.log" 2>&1
+  "$@" > "$LOG_DIR/$name.log" 2>&1
   local rc=$?
   STATUS[$name]=$rc
   SECONDS_TAKEN[$name]=$(( $(date +%s) - t0 ))
-  tail -n 25 "$OUT_DIR/$name.log"
+  tail -n 25 "$LOG_DIR/$name.log"
   echo "== $name: exit $rc in ${SECONDS_TAKEN[$name]}s"
+  # All logs in one file, rewritten after every step, so a run cut off by its time limit keeps them.
+  for s in "${STEPS[@]}"; do echo "==================== $s (exit ${STATUS[$s]}, ${SECONDS_TAKEN[$s]}s)"; cat "$LOG_DIR/$s.log"; done > "$OUT_DIR/gpu-check-logs.txt"
 }
 
 nvidia-smi > "$OUT_DIR/nvidia-smi.txt" 2>&1 || true
@@ -38,7 +47,8 @@ step bench-gpu timeout 240 npm run bench -- --suite gpu --model all --out "$OUT_
 node -e '
 const fs = require("fs");
 const out = process.argv[1];
-const read = (f) => { try { return fs.readFileSync(out + "/" + f, "utf8"); } catch { return null; } };
+const logs = process.argv[5];
+const read = (f) => { try { return fs.readFileSync((f.endsWith(".log") ? logs : out) + "/" + f, "utf8"); } catch { return null; } };
 const summary = (log) => { const m = (log || "").match(/Tests\s+(.*)/g); return m ? m.map((s) => s.trim()) : null; };
 let bench = null; try { bench = JSON.parse(read("bench-gpu.json")); } catch {}
 let info = null; try { info = JSON.parse((read("info.log") || "").slice((read("info.log") || "").indexOf("{"))); } catch {}
@@ -57,6 +67,6 @@ fs.writeFileSync(out + "/gpu-check.json", JSON.stringify(report, null, 1));
 console.log(JSON.stringify({ status: report.status, testsCuda: report.testsCuda, testsCpu: report.testsCpu }, null, 1));
 ' "$OUT_DIR" "$(for k in "${!STATUS[@]}"; do printf '"%s":%s\n' "$k" "${STATUS[$k]}"; done | paste -sd, | sed 's/^/{/;s/$/}/')" \
   "$(for k in "${!SECONDS_TAKEN[@]}"; do printf '"%s":%s\n' "$k" "${SECONDS_TAKEN[$k]}"; done | paste -sd, | sed 's/^/{/;s/$/}/')" \
-  "$(( $(date +%s) - START ))"
+  "$(( $(date +%s) - START ))" "$LOG_DIR"
 echo "report: $OUT_DIR/gpu-check.json ($(( $(date +%s) - START ))s)"
 for k in build selftest tests-cuda tests-cpu; do [ "${STATUS[$k]:-1}" = 0 ] || exit 1; done
