@@ -27,6 +27,8 @@ export interface RunStats {
   samples: number;
   batches: number;
   stopped: boolean;
+  /** Index of the batch after which the summed loss became NaN or infinite (exact on every device); -1 while finite. */
+  firstNonFiniteBatch: number;
 }
 
 export interface NativeLayerInfo {

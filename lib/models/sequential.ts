@@ -63,10 +63,9 @@ const ACCURACY_NAMES = ['accuracy', 'acc', 'categorical_accuracy', 'categoricala
  * history of the epochs completed before it. Without a TerminateOnNaN
  * callback fit throws this; with one, fit stops after that batch and returns
  * the history (the last epoch's loss is NaN), as Keras does. The batch is
- * exact on the CPU and whenever callbacks have batch hooks; on CUDA without
- * them the loss is read about every 10 batches without stalling the GPU, so
- * it is the batch of the first report that saw the non-finite loss, which
- * may come some batches after the one where it appeared.
+ * exact on every device: the native side records it as the loss is summed
+ * (on CUDA the loss is read only about every 10 batches, without stalling the
+ * GPU, so training may run on a few batches past it before it stops).
  */
 export class NonFiniteLossError extends Error {
   constructor(
@@ -351,7 +350,7 @@ export class Sequential {
       const started = performance.now();
       const order = o.shuffle ? random.permutation(o.n) : identity(o.n);
       const bar = new ProgressBar(steps, o.verbose, o.stream);
-      let totals: RunStats = { lossSum: 0, correct: 0, samples: 0, batches: 0, stopped: false };
+      let totals: RunStats = { lossSum: 0, correct: 0, samples: 0, batches: 0, stopped: false, firstNonFiniteBatch: -1 };
       // As in Keras, an epoch trains at least one batch (and is recorded) even
       // when stopTraining was set before it began, e.g. in onEpochBegin.
       if (batchHooks) {
@@ -359,22 +358,23 @@ export class Sequential {
           const rows = Math.min(o.batchSize, o.n - b * o.batchSize);
           for (const c of o.callbacks) await c.onBatchBegin?.(b, { batch: b, size: rows });
           const s = await native.train(train, order, o.batchSize, b, b + 1, 1);
-          totals = { lossSum: totals.lossSum + s.lossSum, correct: totals.correct + s.correct, samples: totals.samples + s.samples, batches: totals.batches + 1, stopped: false };
+          totals = { lossSum: totals.lossSum + s.lossSum, correct: totals.correct + s.correct, samples: totals.samples + s.samples, batches: totals.batches + 1, stopped: false, firstNonFiniteBatch: -1 };
           const batchLogs: Logs = { batch: b, size: rows, ...logsOf(s) };
           if (!Number.isFinite(batchLogs.loss)) await onNonFinite(epoch, b);
           bar.update(b + 1, display(logsOf(totals)));
           for (const c of o.callbacks) await c.onBatchEnd?.(b, batchLogs);
         }
       } else {
-        let badBatch = -1;
+        let stopAsked = false;
         totals = await native.train(train, order, o.batchSize, 0, this.stopRequested ? Math.min(1, steps) : steps, progressEvery, (b, s) => {
-          if (badBatch < 0 && !Number.isFinite(s.lossSum)) {
-            badBatch = b; // the first report with a non-finite loss: stop right there
+          if (!stopAsked && !Number.isFinite(s.lossSum)) {
+            stopAsked = true; // the first report with a non-finite loss: stop right there
             native.requestStop();
           }
           bar.update(b + 1, display(logsOf(s)));
         });
-        if (!Number.isFinite(totals.lossSum)) await onNonFinite(epoch, badBatch >= 0 ? badBatch : totals.batches - 1);
+        // The native side records the exact batch, however rarely the loss was read.
+        if (!Number.isFinite(totals.lossSum)) await onNonFinite(epoch, totals.firstNonFiniteBatch >= 0 ? totals.firstNonFiniteBatch : totals.batches - 1);
       }
       const logs = logsOf(totals);
       // As in Keras, an epoch cut short by stopTraining is still validated and

@@ -235,6 +235,7 @@ Napi::Object stats_object(Napi::Env env, const RunStats& s) {
   o.Set("samples", (double)s.samples);
   o.Set("batches", s.batches);
   o.Set("stopped", s.stopped);
+  o.Set("firstNonFiniteBatch", s.first_non_finite_batch);
   return o;
 }
 

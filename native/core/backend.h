@@ -34,8 +34,11 @@ struct WindowParams {
   int pad_top = 0, pad_left = 0;         // bottom/right padding is implied
 };
 
-// Where the two training statistics live in a stats buffer (doubles).
-enum Stat { kStatLoss = 0, kStatCorrect = 1, kStatCount = 2 };
+// Where the training statistics live in a stats buffer (doubles). kStatFirstNonFinite
+// holds 1 + the first batch after which the summed loss was NaN or infinite, 0 while
+// it is finite (so that zeroed stats mean "none"): exact even when stats are read
+// only now and then.
+enum Stat { kStatLoss = 0, kStatCorrect = 1, kStatFirstNonFinite = 2, kStatCount = 3 };
 
 struct DeviceInfo {
   std::string backend;          // "cpu" or "cuda"
@@ -106,6 +109,9 @@ class Backend {
   // stats[kStatCorrect] += number of rows where argmax(pred) == argmax(labels) (first max wins).
   virtual void count_correct(const float* pred, const float* labels, int rows, int cols,
                              double* stats) = 0;
+  // If stats[kStatLoss] is NaN or infinite and stats[kStatFirstNonFinite] is 0,
+  // sets it to batch + 1 (called after each training batch's loss).
+  virtual void note_non_finite(double* stats, int batch) = 0;
   // Copies `n` doubles of stats to the host (synchronises) and zero-resets nothing.
   virtual void read_stats(double* host, const double* stats, int n) = 0;
   virtual void zero_stats(double* stats, int n) = 0;

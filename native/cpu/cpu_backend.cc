@@ -253,6 +253,10 @@ void CpuBackend::count_correct(const float* pred, const float* labels, int rows,
   stats[kStatCorrect] += (double)correct;
 }
 
+void CpuBackend::note_non_finite(double* stats, int batch) {
+  if (!std::isfinite(stats[kStatLoss]) && stats[kStatFirstNonFinite] == 0.0) stats[kStatFirstNonFinite] = batch + 1.0;
+}
+
 void CpuBackend::read_stats(double* host, const double* stats, int n) {
   std::memcpy(host, stats, sizeof(double) * n);
 }

@@ -44,6 +44,7 @@ class CpuBackend : public Backend {
   void mean_squared_error(const float* pred, const float* labels, int rows, int cols, float grad_scale,
                           float* dout, double* stats) override;
   void count_correct(const float* pred, const float* labels, int rows, int cols, double* stats) override;
+  void note_non_finite(double* stats, int batch) override;
   void read_stats(double* host, const double* stats, int n) override;
   void zero_stats(double* stats, int n) override;
   void request_stats(const double* stats, int n) override;

@@ -304,6 +304,12 @@ void CudaBackend::count_correct(const float* pred, const float* labels, int rows
   launched("count_correct");
 }
 
+void CudaBackend::note_non_finite(double* stats, int batch) {
+  use_device();
+  launch_note_non_finite(stream_, stats, batch);
+  launched("note_non_finite");
+}
+
 void CudaBackend::read_stats(double* host, const double* stats, int n) {
   if (n <= 0) return;
   const char* op = "read_stats";

@@ -50,6 +50,8 @@ void launch_mean_squared_error(cudaStream_t s, const float* pred, const float* l
                                float grad_scale, float* dout, double* stats);
 void launch_count_correct(cudaStream_t s, const float* pred, const float* labels, int rows, int cols,
                           double* stats);
+// stats[kStatFirstNonFinite] = batch + 1 if the loss sum is not finite and it is still 0 (one thread).
+void launch_note_non_finite(cudaStream_t s, double* stats, int batch);
 
 // ---- pooling.cu -----------------------------------------------------------------
 void launch_pool_forward(cudaStream_t s, PoolKind kind, const WindowParams& p, const float* x, float* y);

@@ -94,6 +94,10 @@ __global__ void count_correct_kernel(const float* pred, const float* labels, int
   if (threadIdx.x == 0 && count > 0) atomicAdd(&stats[kStatCorrect], static_cast<double>(count));
 }
 
+__global__ void note_non_finite_kernel(double* stats, int batch) {
+  if (!isfinite(stats[kStatLoss]) && stats[kStatFirstNonFinite] == 0.0) stats[kStatFirstNonFinite] = batch + 1.0;
+}
+
 }  // namespace
 
 void launch_softmax_cross_entropy(cudaStream_t s, const float* probs, const float* labels, int rows, int cols,
@@ -112,6 +116,10 @@ void launch_count_correct(cudaStream_t s, const float* pred, const float* labels
                           double* stats) {
   if (rows <= 0 || cols <= 0) return;
   count_correct_kernel<<<blocks_exact(rows), kThreads, 0, s>>>(pred, labels, rows, cols, stats);
+}
+
+void launch_note_non_finite(cudaStream_t s, double* stats, int batch) {
+  note_non_finite_kernel<<<1, 1, 0, s>>>(stats, batch);
 }
 
 }  // namespace cuda

@@ -5,6 +5,16 @@
 #include "../core/error.h"
 
 namespace xarxa {
+namespace {
+
+// A stats buffer read back (see core/backend.h) into the run's totals.
+void take_stats(RunStats& run, const double* s) {
+  run.loss_sum = s[kStatLoss];
+  run.correct = s[kStatCorrect];
+  run.first_non_finite_batch = (int)s[kStatFirstNonFinite] - 1;
+}
+
+}  // namespace
 
 // ---- DeviceDataset ------------------------------------------------------------
 
@@ -227,8 +237,7 @@ RunStats Model::train(const DeviceDataset& data, const int32_t* order, int batch
   auto read_now = [&] {
     double s[kStatCount];
     b.read_stats(s, stats_, kStatCount);
-    run.loss_sum = s[kStatLoss];
-    run.correct = s[kStatCorrect];
+    take_stats(run, s);
   };
   for (int batch = first_batch; batch < last_batch; batch++) {
     int row0 = (int)((long)batch * batch_size);  // < n
@@ -238,6 +247,7 @@ RunStats Model::train(const DeviceDataset& data, const int32_t* order, int batch
     uint64_t step_seed = mix64(seed_ ^ mix64(++step_));
     const float* out = forward(batch_x_, rows, true, step_seed);
     loss_and_grad(out, batch_y_, rows, true);
+    b.note_non_finite(stats_, batch);
 
     // Backward: grad_a_ holds dL/d(output of the current layer).
     bool fused = loss_ == Loss::CategoricalCrossentropy;  // softmax gradient already folded in
@@ -259,8 +269,7 @@ RunStats Model::train(const DeviceDataset& data, const int32_t* order, int batch
       double s[kStatCount];
       if (b.poll_stats(s, kStatCount)) {
         snap.pending = false;
-        snap.run.loss_sum = s[kStatLoss];
-        snap.run.correct = s[kStatCorrect];
+        take_stats(snap.run, s);
         if (!last && !stopping) progress(snap.batch, snap.run);  // else the exact report below supersedes it
       }
     }
@@ -302,8 +311,7 @@ RunStats Model::evaluate(const DeviceDataset& data, int batch_size) {
   }
   double s[kStatCount];
   b.read_stats(s, stats_, kStatCount);
-  run.loss_sum = s[kStatLoss];
-  run.correct = s[kStatCorrect];
+  take_stats(run, s);
   return run;
 }
 

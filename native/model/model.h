@@ -47,6 +47,7 @@ struct RunStats {
   long samples = 0;
   int batches = 0;
   bool stopped = false;
+  int first_non_finite_batch = -1;  // batch index after which the loss sum became NaN/infinite, else -1
 };
 
 // Called after a batch with that batch's index and the running totals of the call.

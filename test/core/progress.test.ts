@@ -9,14 +9,14 @@ import * as xa from '../../lib/index.js';
 import { addon } from '../../lib/native.js';
 import { blobs } from '../helpers.js';
 
-type Stats = { lossSum: number; correct: number; samples: number; batches: number; stopped: boolean };
+type Stats = { lossSum: number; correct: number; samples: number; batches: number; stopped: boolean; firstNonFiniteBatch?: number };
 
 const n = 1000;
 const batchSize = 25; // 40 batches
 const steps = n / batchSize;
 const { x, y } = blobs(n, 64);
 
-async function model() {
+async function model(xs: Float32Array = x.data as Float32Array) {
   const A = addon();
   const m = new A.NativeModel({
     device: xa.backend.getBackend(),
@@ -28,7 +28,7 @@ async function model() {
     ],
   });
   m.compile({ loss: 'categorical_crossentropy', learningRate: 0.1, momentum: 0, nesterov: false });
-  const ds = await m.createDataset(x.data as Float32Array, y.data as Float32Array, n);
+  const ds = await m.createDataset(xs, y.data as Float32Array, n);
   return { m, ds };
 }
 
@@ -69,5 +69,23 @@ describe('progress reports during native training', () => {
       expect(s.correct).toBe(running[b].correct);
       expect(Math.abs(s.lossSum - running[b].lossSum) / running[b].lossSum).toBeLessThan(1e-6);
     }
+  });
+
+  it('names the exact batch where the loss became NaN, however rarely it is read', async () => {
+    // One NaN pixel in the sample that batch 13 draws first (order[13 * 25] = 13 * 25 * 389 mod n).
+    const xs = Float32Array.from(x.data as Float32Array);
+    xs[order[13 * batchSize] * 64 + 5] = Number.NaN;
+    const { m, ds } = await model(xs);
+    const reports: number[] = [];
+    const s: Stats = await m.train(ds, order, batchSize, 0, steps, 10, (b: number) => void reports.push(b));
+    ds.dispose();
+    m.dispose();
+    expect(Number.isNaN(s.lossSum)).toBe(true);
+    expect(s.firstNonFiniteBatch).toBe(13);
+    const clean = await model();
+    const ok: Stats = await clean.m.train(clean.ds, order, batchSize, 0, steps, 10);
+    clean.ds.dispose();
+    clean.m.dispose();
+    expect(ok.firstNonFiniteBatch).toBe(-1);
   });
 });

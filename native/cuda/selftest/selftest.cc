@@ -510,6 +510,24 @@ void run_all(Backend* C, Backend* G) {
     bool landed = false;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!(landed = G->poll_stats(ha, 4)) && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    // note_non_finite: marks the first batch after which the loss sum is not finite, once.
+    {
+      const double nan_loss[3] = {std::nan(""), 0.0, 0.0};
+      double after[3] = {0, 0, 0}, finite_after[3] = {0, 0, 0};
+      Twin marks(C, G, 3 * sizeof(double));
+      G->upload(marks.g, nan_loss, sizeof(nan_loss));
+      G->note_non_finite(marks.gd(), 4);
+      G->note_non_finite(marks.gd(), 7);
+      G->read_stats(after, marks.gd(), 3);
+      const double fine[3] = {12.5, 3.0, 0.0};
+      G->upload(marks.g, fine, sizeof(fine));
+      G->note_non_finite(marks.gd(), 2);
+      G->read_stats(finite_after, marks.gd(), 3);
+      report("stats: note_non_finite marks the first non-finite batch once, not a finite one",
+             after[kStatFirstNonFinite] == 5.0 && finite_after[kStatFirstNonFinite] == 0.0,
+             "after NaN at batch 4 then 7: " + std::to_string(after[kStatFirstNonFinite]) + ", finite: " +
+                 std::to_string(finite_after[kStatFirstNonFinite]));
+    }
     report("stats: request_stats/poll_stats snapshot equals read_stats",
            landed && ha[0] == hg[0] && ha[1] == hg[1] && ha[2] == hg[2] && !G->poll_stats(later, 4),
            landed ? "gpu " + std::to_string(ha[0]) + " vs " + std::to_string(hg[0]) : "snapshot never landed");
