@@ -50,6 +50,7 @@ CachingAllocator::~CachingAllocator() {
   }
   std::lock_guard<std::mutex> lock(mu_);
   // Errors are ignored here: at process exit the driver may already be shutting down.
+  if (stream_) cudaStreamSynchronize(stream_);  // nothing enqueued may still use a block
   for (auto& kv : live_) cudaFree(kv.first);
   live_.clear();
   release_cache_locked();
@@ -109,7 +110,13 @@ void* CachingAllocator::record(void* ptr, size_t size, size_t bytes, bool user) 
   // Counted like the CPU backend counts its blocks (rounded up to 64 bytes), so
   // bytes_in_use() reads the same on both backends.
   const size_t counted = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
-  live_.emplace(ptr, Block{size, counted, user});
+  try {
+    live_.emplace(ptr, Block{size, counted, user});
+  } catch (...) {  // no host memory for the bookkeeping: give the block back rather than lose it
+    cudaFree(ptr);
+    reserved_ -= size;
+    throw;
+  }
   if (user) user_bytes_ += counted;
   return ptr;
 }

@@ -30,6 +30,7 @@ void throw_cuda(const char* op, const char* call, cudaError_t e) {
 }
 
 void throw_cublas(const char* op, const char* call, cublasStatus_t s) {
+  cudaGetLastError();  // a CUDA error the library left behind is reported here, not by a later check
   throw Error(prefix(op, call) + std::to_string(static_cast<int>(s)) + " " + cublasGetStatusName(s) + " (" +
               cublasGetStatusString(s) + ")");
 }
@@ -42,7 +43,10 @@ std::string cudnn_error_text(cudnnStatus_t s) {
   return text;
 }
 
-void throw_cudnn(const char* op, const char* call, cudnnStatus_t s) { throw Error(prefix(op, call) + cudnn_error_text(s)); }
+void throw_cudnn(const char* op, const char* call, cudnnStatus_t s) {
+  cudaGetLastError();  // as in throw_cublas
+  throw Error(prefix(op, call) + cudnn_error_text(s));
+}
 
 }  // namespace cuda
 }  // namespace xarxa

@@ -191,31 +191,26 @@ void CudaBackend::run_conv(ConvPlan& plan, ConvDirection d, const char* op,
   if (!a.ranked) rank_conv_algos(plan, d, op);
   std::string failures;
   for (ConvAlgos::Candidate& c : a.candidates) {
-    std::string failure;
-    if (c.unsupported) {
-      failure = c.why;
-    } else {
+    if (!c.failed) {
       try {
         Scratch ws(*alloc_, c.workspace, op);
         const cudnnStatus_t s = call(c.algo, ws.get(), c.workspace);
+        cudaGetLastError();  // anything cuDNN left in the last-error slot is not our next kernel's
         if (s == CUDNN_STATUS_SUCCESS) return;
         if (!try_next_algo(s)) throw_cudnn(op, "cudnnConvolution", s);
         // After a failed kernel of ours (a sticky error) every algorithm fails:
         // report that error, not a list of innocent algorithms.
         const cudaError_t earlier = cudaStreamQuery(stream_);
         if (earlier != cudaSuccess && earlier != cudaErrorNotReady) throw_cuda(op, "cudaStreamQuery", earlier);
-        cudaGetLastError();  // a launch that failed inside cuDNN must not be blamed on our next kernel
-        failure = cudnn_error_text(s);
-        if (CUDNN_STATUS_CATEGORY(static_cast<int>(s)) == CUDNN_STATUS_NOT_SUPPORTED) {
-          c.unsupported = true;
-          c.why = failure;
-        }
+        cudaGetLastError();
+        c.why = cudnn_error_text(s);
       } catch (const OutOfDeviceMemory& e) {
-        failure = e.what();
+        c.why = e.what();
       }
+      c.failed = true;
     }
     failures += std::string("; algorithm ") + std::to_string(c.algo) + " (workspace " + std::to_string(c.workspace) +
-                " bytes): " + failure;
+                " bytes): " + c.why;
   }
   throw Error(std::string("cuda ") + op + ": no cuDNN " + direction_name(d) + " algorithm could run " +
               plan.describe() + failures);

@@ -18,15 +18,16 @@ enum class ConvDirection { Forward, BackwardData, BackwardFilter };
 
 // One direction of one convolution shape: the FP32 algorithms cuDNN's
 // heuristics offer for it, best first with deterministic ones ahead. Each
-// call uses the first that runs: one cuDNN says it cannot run this shape is
-// marked and skipped from then on; one whose workspace does not fit in free
-// memory is only skipped for that call (memory may be free next time).
+// call uses the first that runs. One that fails (cuDNN cannot run this shape,
+// its workspace does not fit in the device's memory, ...) is skipped for this
+// shape from then on: retrying it would cost a failed launch, or emptying
+// every model's memory cache, on every batch.
 struct ConvAlgos {
   struct Candidate {
     int algo;          // a cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t value
     size_t workspace;  // bytes
-    bool unsupported = false;
-    std::string why;   // what cuDNN said when it was marked
+    bool failed = false;
+    std::string why;   // what it failed with
   };
   bool ranked = false;
   std::vector<Candidate> candidates;

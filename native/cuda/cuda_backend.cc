@@ -28,7 +28,8 @@ CudaBackend::CudaBackend(int ordinal) : device_(ordinal) {
     cc_major_ = prop.major;
     cc_minor_ = prop.minor;
     const cudaError_t image = kernel_image_status();
-    if (image == cudaErrorNoKernelImageForDevice || image == cudaErrorInvalidDeviceFunction) {
+    if (image == cudaErrorNoKernelImageForDevice || image == cudaErrorInvalidDeviceFunction ||
+        image == cudaErrorUnsupportedPtxVersion) {
       cudaGetLastError();
       throw Error(std::string("cuda create: this build of xarxa has no GPU code for ") + name_ + " (compute capability " +
                   std::to_string(cc_major_) + "." + std::to_string(cc_minor_) + "); it was built for CUDA architectures " +
@@ -83,9 +84,15 @@ void CudaBackend::release() noexcept {
   cudaGetLastError();
 }
 
-// The current device is per thread, ops may arrive on any libuv worker thread,
-// and other CUDA code in the process may change it: ask the runtime (cheap) each time.
+// Called first by every op. The current device is per thread, ops may arrive
+// on any libuv worker thread, and other CUDA code in the process may change it:
+// ask the runtime (cheap) each time. (Code that pushes its own driver-API
+// context for this device is not detected: our stream and handles belong to
+// the primary context.) The per-thread last-error slot is cleared too, so
+// launched() sees only this op's launches, not what another model or library
+// left on this worker thread.
 void CudaBackend::use_device() const {
+  cudaGetLastError();
   int current = -1;
   if (cudaGetDevice(&current) == cudaSuccess && current == device_) return;
   XARXA_CUDA_CHECK("set device", cudaSetDevice(device_));

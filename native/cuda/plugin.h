@@ -10,7 +10,8 @@ extern "C" {
 
 // ABI version of this boundary; the addon refuses a library built for another.
 // 2: Backend gained request_stats/poll_stats (asynchronous progress).
-#define XARXA_CUDA_PLUGIN_ABI 2
+// 3: Backend gained note_non_finite; stats buffers hold kStatCount = 3 doubles.
+#define XARXA_CUDA_PLUGIN_ABI 3
 
 typedef int (*xarxa_cuda_abi_fn)(void);
 // Number of usable CUDA devices, or -1 with a message (driver missing, ...).

@@ -234,6 +234,7 @@ RunStats Model::train(const DeviceDataset& data, const int32_t* order, int batch
     int batch = 0;
     RunStats run;
   } snap;
+  int last_request = 0;  // run.batches when the last snapshot was requested
   auto read_now = [&] {
     double s[kStatCount];
     b.read_stats(s, stats_, kStatCount);
@@ -276,7 +277,8 @@ RunStats Model::train(const DeviceDataset& data, const int32_t* order, int batch
     if (progress && (last || stopping || !async_progress)) {
       read_now();
       progress(batch, run);
-    } else if (async_progress && !snap.pending && run.batches % progress_every == 0) {
+    } else if (async_progress && !snap.pending && run.batches - last_request >= progress_every) {
+      last_request = run.batches;
       b.request_stats(stats_, kStatCount);
       snap.pending = true;
       snap.batch = batch;
