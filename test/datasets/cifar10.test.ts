@@ -111,6 +111,36 @@ describe('cifar10', () => {
     expectSplits(await cifar10.loadData({ download: false }), other);
   });
 
+  it('extracts an archive read from the Keras cache there once (as Keras does), and nowhere else', async () => {
+    const cache = datasetCacheDir();
+    fs.mkdirSync(cache, { recursive: true });
+    fs.writeFileSync(path.join(cache, 'cifar-10-python.tar.gz'), targz('cifar-10-batches-py', pythonBatchFiles(c)));
+    expectSplits(await cifar10.loadData({ download: false }), c);
+    const extracted = path.join(cache, 'cifar-10-batches-py');
+    expect(fs.readdirSync(extracted).sort()).toEqual(['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5', 'test_batch']);
+    expect(fs.readdirSync(cache).sort()).toEqual(['cifar-10-batches-py', 'cifar-10-python.tar.gz']); // no temporary left
+    fs.rmSync(path.join(cache, 'cifar-10-python.tar.gz'));
+    expectSplits(await cifar10.loadData({ download: false }), c); // from the folder now
+
+    // A folder that exists is never overwritten (here an incomplete one the user made).
+    fs.rmSync(extracted, { recursive: true });
+    fs.mkdirSync(extracted);
+    fs.writeFileSync(path.join(extracted, 'notes.txt'), 'mine');
+    fs.writeFileSync(path.join(cache, 'cifar-10-python.tar.gz'), targz('cifar-10-batches-py', pythonBatchFiles(c)));
+    expectSplits(await cifar10.loadData({ download: false }), c);
+    expect(fs.readdirSync(extracted)).toEqual(['notes.txt']);
+
+    // Archives elsewhere (an explicit path, XARXA_DATASETS_DIR) are only read.
+    const mine = path.join(tmp, 'mine');
+    fs.mkdirSync(mine);
+    fs.writeFileSync(path.join(mine, 'cifar-10-python.tar.gz'), targz('cifar-10-batches-py', pythonBatchFiles(c)));
+    expectSplits(await cifar10.loadData({ path: path.join(mine, 'cifar-10-python.tar.gz') }), c);
+    expectSplits(await cifar10.loadData({ path: mine }), c);
+    process.env.XARXA_DATASETS_DIR = mine;
+    expectSplits(await cifar10.loadData({ download: false }), c);
+    expect(fs.readdirSync(mine)).toEqual(['cifar-10-python.tar.gz']);
+  });
+
   it('says which files to put where when nothing is found', async () => {
     await expect(cifar10.loadData({ download: false })).rejects.toThrow(
       /CIFAR-10: no local copy found and downloading is disabled .* Put cifar-10-batches-py\.tar\.gz or cifar-10-python\.tar\.gz .* into /,
