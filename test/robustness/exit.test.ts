@@ -1,0 +1,39 @@
+// process.exit() while a native training job runs on a worker thread: the
+// process ends with the code it asked for, never with a crash (a signal, an
+// abort in native teardown) or a hang. Runs on the device under test
+// (XARXA_DEVICE is passed on), so a GPU run covers CUDA teardown too.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(__dirname, '../..');
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+const CHILD = `
+import * as xa from './lib/index.ts';
+const [delay] = process.argv.slice(-1).map(Number);
+const n = 20000, f = 784;
+const x = xa.tensor(new Float32Array(n * f).map((_, i) => (i % 97) / 97), [n, f]);
+const y = xa.utils.toCategorical(Int32Array.from({ length: n }, (_, i) => i % 10), 10);
+const nn = new xa.Sequential();
+nn.add(new xa.layers.Dense(256, { activation: 'relu', inputShape: [f] }));
+nn.add(new xa.layers.Dense(10, { activation: 'softmax' }));
+nn.compile({ optimizer: 'sgd', loss: 'categorical_crossentropy' });
+nn.fit(x, y, { epochs: 1000, batchSize: 8, verbose: 0, callbacks: { onTrainBegin: () => { setTimeout(() => process.exit(3), delay); } } });
+`;
+
+describe('process.exit during fit', () => {
+  it('exits with the requested code, at any moment of a native training job', { timeout: 120_000 }, () => {
+    for (const delay of [0, 5, 20, 60, 150]) {
+      const r = spawnSync(process.execPath, ['--import', TSX, '--input-type=module', '-e', CHILD, String(delay)], {
+        cwd: ROOT,
+        env: process.env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect({ delay, status: r.status, signal: r.signal, stderr: r.stderr.slice(-500) }).toEqual({ delay, status: 3, signal: null, stderr: '' });
+    }
+  });
+});
