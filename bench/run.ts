@@ -14,6 +14,7 @@ import {
   TITLES,
   computeRatios,
   cpuTargets,
+  gpuTargets,
   finishEngine,
   toMarkdown,
   type BenchResult,
@@ -166,6 +167,14 @@ async function main(): Promise<number> {
       `else the row is a FAILURE, not a result.`,
     models: [],
   };
+  const xarxaId = args.suite === 'gpu' ? 'xarxa-cuda' : 'xarxa';
+  const write = (): string => {
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+    const md = toMarkdown(result);
+    fs.writeFileSync(mdOut, md);
+    return md;
+  };
   for (const model of args.models) {
     log(`${model}: preparing data`);
     const data = await prepareData(model, {
@@ -177,7 +186,7 @@ async function main(): Promise<number> {
     });
     log(`${model}: ${data.description}`);
     const engines = await runModel(model, data, specs, args);
-    const xarxaId = args.suite === 'gpu' ? 'xarxa-cuda' : 'xarxa';
+    if (model === 'mnist-dense') for (const e of engines) if (e.status === 'ok' && e.medianEpochSeconds) e.tenEpochSeconds = 10 * e.medianEpochSeconds;
     const ratios = computeRatios(engines, xarxaId);
     const { xFile: _x, yFile: _y, ...dataInfo } = data;
     const mr: ModelResult = {
@@ -186,18 +195,20 @@ async function main(): Promise<number> {
       data: dataInfo,
       engines,
       ratios,
-      targets: args.suite === 'cpu' && specs.some((s) => s.id === 'xarxa') ? cpuTargets(model, engines, ratios) : [],
+      targets: !specs.some((s) => s.id === xarxaId)
+        ? []
+        : args.suite === 'cpu'
+          ? cpuTargets(model, engines, ratios)
+          : gpuTargets(model, engines, ratios),
     };
     result.models.push(mr);
+    write(); // after each model, so a run cut off by a time limit keeps what it measured
   }
   result.loadAverage.end = os.loadavg();
   // Exit status: 1 when xarxa itself failed (error or broken loss); peers never fail the run.
-  const xarxaRows = result.models.flatMap((m) => m.engines.filter((e) => e.engine === 'xarxa'));
+  const xarxaRows = result.models.flatMap((m) => m.engines.filter((e) => e.engine === xarxaId));
   result.exitCode = xarxaRows.some((e) => e.status === 'FAILURE' || e.status === 'error') ? 1 : 0;
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-  const md = toMarkdown(result);
-  fs.writeFileSync(mdOut, md);
+  const md = write();
   process.stdout.write(md + '\n');
   log(`wrote ${out} and ${mdOut}`);
   return result.exitCode;

@@ -37,6 +37,8 @@ export interface EngineResult {
   lossFirstEpoch?: number;
   lossLastEpoch?: number;
   lossSanity?: string;
+  /** MNIST dense only: 10 x the median epoch (the notebook's 10 epochs at this many samples per epoch). */
+  tenEpochSeconds?: number;
 }
 
 export interface Target {
@@ -136,6 +138,20 @@ export function cpuTargets(model: ModelName, engines: EngineResult[], ratios: Re
   return t;
 }
 
+/** The CUDA issue's targets against PyTorch eager on the same GPU (MNIST dense >= 5x, CIFAR CNN >= 2x). */
+export function gpuTargets(model: ModelName, engines: EngineResult[], ratios: Record<string, number>): Target[] {
+  const row = engines.find((e) => e.engine === 'xarxa-cuda');
+  const need = model === 'mnist-dense' ? 5 : 2;
+  const what = `xarxa CUDA >= ${need}x PyTorch eager`;
+  if (!row || row.status === 'unavailable' || row.status === 'skipped') return [{ what, need, met: null, note: 'no GPU here' }];
+  if (row.status !== 'ok') return [{ what, need, met: false, note: 'xarxa CUDA did not produce a valid result' }];
+  const ratio = ratios['torch-eager'];
+  const t: Target[] = [ratio === undefined ? { what, need, met: null, note: 'PyTorch eager result missing' } : { what, need, ratio, met: ratio >= need }];
+  const compiled = ratios['torch-compile'];
+  if (compiled !== undefined) t.push({ what: 'xarxa CUDA vs torch.compile (no target; for the record)', need: 0, ratio: compiled, met: null, note: 'no target' });
+  return t;
+}
+
 const fmt = (n: number | undefined, digits = 0) =>
   n === undefined || !Number.isFinite(n) ? '' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const mib = (b: number | undefined) => (b ? `${Math.round(b / 2 ** 20).toLocaleString('en-US')} MiB` : '');
@@ -179,11 +195,16 @@ export function toMarkdown(r: BenchResult): string {
         } | ${e.loadAverage ? e.loadAverage.mean1m.toFixed(2) : ''} | ${esc(notes)} |`,
       );
     }
+    const tens = m.engines.filter((e) => e.tenEpochSeconds !== undefined);
+    if (tens.length) {
+      L.push('');
+      L.push(`10 epochs (10 x the median epoch, ${fmt(tens[0].samples)} samples each): ${tens.map((e) => `${esc(e.label)} ${fmt(e.tenEpochSeconds, 2)} s`).join('; ')}.`);
+    }
     if (m.targets.length) {
       L.push('');
       L.push('Targets (same run, same machine):');
       for (const t of m.targets) {
-        const mark = t.met === true ? 'met' : t.met === false ? '**NOT met**' : 'not measured';
+        const mark = t.met === true ? 'met' : t.met === false ? '**NOT met**' : t.need === 0 ? 'for the record' : 'not measured';
         L.push(`- ${t.what}: ${t.ratio !== undefined ? `${fmt(t.ratio, 2)}x` : 'n/a'}: ${mark}${t.note ? ` (${t.note})` : ''}`);
       }
     }
