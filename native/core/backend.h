@@ -34,6 +34,14 @@ struct WindowParams {
   int pad_top = 0, pad_left = 0;         // bottom/right padding is implied
 };
 
+// One tensor of an SGD step over several (Backend::sgd_update_all).
+struct SgdTensor {
+  float* w;
+  const float* g;
+  float* velocity;  // may be null without momentum
+  size_t n;
+};
+
 // Where the training statistics live in a stats buffer (doubles). kStatFirstNonFinite
 // holds 1 + the first batch after which the summed loss was NaN or infinite, 0 while
 // it is finite (so that zeroed stats mean "none"): exact even when stats are read
@@ -84,6 +92,13 @@ class Backend {
                     int lda, const float* b, int ldb, float beta, float* c, int ldc) = 0;
   // y[r, c] += bias[c]
   virtual void bias_add(float* y, const float* bias, int rows, int cols) = 0;
+  // y = act(y + bias), in place: a layer's forward after its GEMM. `bias` may be
+  // null. The same numbers as bias_add then activation_forward, which is what
+  // this default does; a backend may do it in one pass.
+  virtual void bias_activation_forward(Activation act, float* y, const float* bias, int rows, int cols) {
+    if (bias) bias_add(y, bias, rows, cols);
+    if (act != Activation::Linear) activation_forward(act, y, y, rows, cols);
+  }
   // db[c] = sum_r dy[r, c]  (overwrites db)
   virtual void bias_grad(float* db, const float* dy, int rows, int cols) = 0;
 
@@ -152,6 +167,12 @@ class Backend {
   // v = m * v - lr * g; w += v (nesterov: w += m * v - lr * g).
   virtual void sgd_update(float* w, const float* g, float* velocity, size_t n, float lr,
                           float momentum, bool nesterov) = 0;
+  // sgd_update on each of `count` tensors (a model's parameters after a batch);
+  // this default calls it per tensor, a backend may do them in one pass.
+  virtual void sgd_update_all(const SgdTensor* tensors, int count, float lr, float momentum, bool nesterov) {
+    for (int i = 0; i < count; i++)
+      sgd_update(tensors[i].w, tensors[i].g, tensors[i].velocity, tensors[i].n, lr, momentum, nesterov);
+  }
 
   // True when any of the n floats is NaN or infinite (synchronises).
   virtual bool has_non_finite(const float* x, size_t n) = 0;

@@ -237,6 +237,16 @@ void CudaBackend::bias_add(float* y, const float* bias, int rows, int cols) {
   launched("bias_add");
 }
 
+// One kernel instead of two for the element-wise activations; softmax (a row
+// reduction) keeps its own kernel after the bias.
+void CudaBackend::bias_activation_forward(Activation act, float* y, const float* bias, int rows, int cols) {
+  if (act == Activation::Softmax) return Backend::bias_activation_forward(act, y, bias, rows, cols);
+  if (rows <= 0 || cols <= 0 || (!bias && act == Activation::Linear)) return;
+  use_device();
+  launch_bias_activation(stream_, act, y, bias, rows, cols);
+  launched("bias_activation_forward");
+}
+
 const float* CudaBackend::ones(int n) {
   if (ones_len_ < n) {
     const int len = n > (1 << 30) ? n : (n + 1023) / 1024 * 1024;  // rounding up must not overflow int
@@ -418,6 +428,14 @@ void CudaBackend::sgd_update(float* w, const float* g, float* velocity, size_t n
   use_device();
   launch_sgd(stream_, w, g, velocity, n, lr, momentum, nesterov);
   launched("sgd_update");
+}
+
+// All parameters in one launch (a model has 2 per layer; one launch each cost more than the math).
+void CudaBackend::sgd_update_all(const SgdTensor* tensors, int count, float lr, float momentum, bool nesterov) {
+  if (count <= 0) return;
+  use_device();
+  launch_sgd_all(stream_, tensors, count, lr, momentum, nesterov);
+  launched("sgd_update_all");
 }
 
 bool CudaBackend::has_non_finite(const float* x, size_t n) {

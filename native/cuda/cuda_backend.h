@@ -49,6 +49,7 @@ class CudaBackend final : public Backend {
   void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
             int ldb, float beta, float* c, int ldc) override;
   void bias_add(float* y, const float* bias, int rows, int cols) override;
+  void bias_activation_forward(Activation act, float* y, const float* bias, int rows, int cols) override;
   void bias_grad(float* db, const float* dy, int rows, int cols) override;
 
   void activation_forward(Activation act, const float* x, float* y, int rows, int cols) override;
@@ -78,6 +79,7 @@ class CudaBackend final : public Backend {
   void multiply(const float* a, const float* b, float* out, size_t n) override;
   void sgd_update(float* w, const float* g, float* velocity, size_t n, float lr, float momentum,
                   bool nesterov) override;
+  void sgd_update_all(const SgdTensor* tensors, int count, float lr, float momentum, bool nesterov) override;
   bool has_non_finite(const float* x, size_t n) override;
 
   // Not part of the contract: gives the allocator's cached free blocks back to

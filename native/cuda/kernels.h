@@ -20,6 +20,8 @@ void launch_fill(cudaStream_t s, float* dst, float value, size_t n);
 // C[r, c] *= beta for a row-major [rows, cols] block with row stride ld (beta == 0 writes 0).
 void launch_scale_matrix(cudaStream_t s, float* c, int rows, int cols, int ld, float beta);
 void launch_bias_add(cudaStream_t s, float* y, const float* bias, int rows, int cols);
+// y = act(y + bias) for an element-wise act (not softmax); bias may be null.
+void launch_bias_activation(cudaStream_t s, Activation act, float* y, const float* bias, int rows, int cols);
 void launch_activation_forward(cudaStream_t s, Activation act, const float* x, float* y, int rows, int cols);
 void launch_activation_backward(cudaStream_t s, Activation act, const float* y, const float* dy, float* dx,
                                 int rows, int cols);
@@ -28,6 +30,8 @@ void launch_dropout(cudaStream_t s, const float* x, float* y, float* mask, size_
 void launch_multiply(cudaStream_t s, const float* a, const float* b, float* out, size_t n);
 void launch_sgd(cudaStream_t s, float* w, const float* g, float* velocity, size_t n, float lr, float momentum,
                 bool nesterov);
+// sgd on every tensor, up to 32 tensors per launch.
+void launch_sgd_all(cudaStream_t s, const SgdTensor* tensors, int count, float lr, float momentum, bool nesterov);
 // *flag = 1 when any x[i] is NaN or infinite (flag is not cleared here).
 void launch_non_finite(cudaStream_t s, const float* x, size_t n, int* flag);
 void launch_gather_rows(cudaStream_t s, float* dst, const float* src, const int32_t* index, int begin, int rows,

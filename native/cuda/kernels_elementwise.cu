@@ -26,15 +26,28 @@ __global__ void bias_add_kernel(float* y, const float* bias, int rows, int cols)
   XARXA_GRID_STRIDE(i, n) y[i] += bias[i % cols];
 }
 
+// An element-wise activation (not softmax), the CPU's expressions.
+__device__ float activate(Activation act, float v) {
+  switch (act) {
+    case Activation::Relu: return v < 0.0f ? 0.0f : v;  // NaN stays NaN, as in TF
+    case Activation::Sigmoid: return 1.0f / (1.0f + expf(-v));
+    case Activation::Tanh: return tanhf(v);
+    default: return v;
+  }
+}
+
 __global__ void activation_forward_kernel(Activation act, const float* x, float* y, size_t n) {
+  XARXA_GRID_STRIDE(i, n) y[i] = activate(act, x[i]);
+}
+
+// bias_add then activation_forward in one pass: the sum is rounded to float
+// before the activation, exactly as the two separate passes do.
+__global__ void bias_activation_kernel(Activation act, float* y, const float* bias, int rows, int cols) {
+  const size_t n = static_cast<size_t>(rows) * cols;
   XARXA_GRID_STRIDE(i, n) {
-    const float v = x[i];
-    switch (act) {
-      case Activation::Relu: y[i] = v < 0.0f ? 0.0f : v; break;  // NaN stays NaN, as in TF
-      case Activation::Sigmoid: y[i] = 1.0f / (1.0f + expf(-v)); break;
-      case Activation::Tanh: y[i] = tanhf(v); break;
-      default: y[i] = v; break;
-    }
+    float v = y[i];
+    if (bias) v += bias[i % cols];
+    y[i] = activate(act, v);
   }
 }
 
@@ -94,16 +107,40 @@ __global__ void multiply_kernel(const float* a, const float* b, float* out, size
   XARXA_GRID_STRIDE(i, n) out[i] = a[i] * b[i];
 }
 
-__global__ void sgd_plain_kernel(float* w, const float* g, size_t n, float lr) {
-  XARXA_GRID_STRIDE(i, n) w[i] -= lr * g[i];
+// Keras SGD on one element (core/backend.h): w -= lr * g, or with momentum
+// v = m * v - lr * g; w += v (nesterov: w += m * v - lr * g).
+__device__ void sgd_element(float* w, const float* g, float* velocity, size_t i, float lr, float momentum,
+                            bool nesterov) {
+  if (momentum == 0.0f) {
+    w[i] -= lr * g[i];
+    return;
+  }
+  const float v = momentum * velocity[i] - lr * g[i];
+  velocity[i] = v;
+  w[i] += nesterov ? momentum * v - lr * g[i] : v;
 }
 
-__global__ void sgd_momentum_kernel(float* w, const float* g, float* velocity, size_t n, float lr, float momentum,
-                                    bool nesterov) {
-  XARXA_GRID_STRIDE(i, n) {
-    const float v = momentum * velocity[i] - lr * g[i];
-    velocity[i] = v;
-    w[i] += nesterov ? momentum * v - lr * g[i] : v;
+__global__ void sgd_kernel(float* w, const float* g, float* velocity, size_t n, float lr, float momentum,
+                           bool nesterov) {
+  XARXA_GRID_STRIDE(i, n) sgd_element(w, g, velocity, i, lr, momentum, nesterov);
+}
+
+// Up to kSgdGroup tensors in one launch, passed by value (about 1 KB of kernel
+// parameters); element i belongs to the first tensor whose cumulative end exceeds it.
+constexpr int kSgdGroup = 32;
+struct SgdGroup {
+  float* w[kSgdGroup];
+  const float* g[kSgdGroup];
+  float* velocity[kSgdGroup];
+  size_t end[kSgdGroup];  // cumulative element counts
+  int count;
+};
+
+__global__ void sgd_group_kernel(SgdGroup t, float lr, float momentum, bool nesterov) {
+  XARXA_GRID_STRIDE(i, t.end[t.count - 1]) {
+    int k = 0;
+    while (i >= t.end[k]) k++;
+    sgd_element(t.w[k], t.g[k], t.velocity[k], i - (k ? t.end[k - 1] : 0), lr, momentum, nesterov);
   }
 }
 
@@ -203,6 +240,11 @@ void launch_bias_add(cudaStream_t s, float* y, const float* bias, int rows, int 
   bias_add_kernel<<<blocks_for(static_cast<size_t>(rows) * cols), kThreads, 0, s>>>(y, bias, rows, cols);
 }
 
+void launch_bias_activation(cudaStream_t s, Activation act, float* y, const float* bias, int rows, int cols) {
+  if (rows <= 0 || cols <= 0) return;
+  bias_activation_kernel<<<blocks_for(static_cast<size_t>(rows) * cols), kThreads, 0, s>>>(act, y, bias, rows, cols);
+}
+
 void launch_activation_forward(cudaStream_t s, Activation act, const float* x, float* y, int rows, int cols) {
   if (rows <= 0 || cols <= 0) return;
   if (act == Activation::Softmax) {
@@ -238,11 +280,28 @@ void launch_multiply(cudaStream_t s, const float* a, const float* b, float* out,
 void launch_sgd(cudaStream_t s, float* w, const float* g, float* velocity, size_t n, float lr, float momentum,
                 bool nesterov) {
   if (n == 0) return;
-  if (momentum == 0.0f) {
-    sgd_plain_kernel<<<blocks_for(n), kThreads, 0, s>>>(w, g, n, lr);
-  } else {
-    sgd_momentum_kernel<<<blocks_for(n), kThreads, 0, s>>>(w, g, velocity, n, lr, momentum, nesterov);
+  sgd_kernel<<<blocks_for(n), kThreads, 0, s>>>(w, g, velocity, n, lr, momentum, nesterov);
+}
+
+void launch_sgd_all(cudaStream_t s, const SgdTensor* tensors, int count, float lr, float momentum, bool nesterov) {
+  SgdGroup group{};
+  size_t total = 0;
+  auto flush = [&] {
+    if (group.count > 0 && total > 0) sgd_group_kernel<<<blocks_for(total), kThreads, 0, s>>>(group, lr, momentum, nesterov);
+    group = SgdGroup{};
+    total = 0;
+  };
+  for (int i = 0; i < count; i++) {
+    if (tensors[i].n == 0) continue;
+    const int k = group.count++;
+    group.w[k] = tensors[i].w;
+    group.g[k] = tensors[i].g;
+    group.velocity[k] = tensors[i].velocity;
+    total += tensors[i].n;
+    group.end[k] = total;
+    if (group.count == kSgdGroup) flush();
   }
+  flush();
 }
 
 void launch_non_finite(cudaStream_t s, const float* x, size_t n, int* flag) {

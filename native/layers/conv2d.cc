@@ -25,8 +25,7 @@ void Conv2D::forward(const float* x, float* y, int batch, bool, uint64_t) {
   float* out = nhwc_output(y);
   long rows = (long)batch * p_.out_h * p_.out_w;
   backend_.conv2d_forward(p_, xin, params_[0].value, out);
-  if (use_bias_) backend_.bias_add(out, params_[1].value, (int)rows, filters_);
-  if (act_ != Activation::Linear) backend_.activation_forward(act_, out, out, (int)rows, filters_);
+  backend_.bias_activation_forward(act_, out, use_bias_ ? params_[1].value : nullptr, (int)rows, filters_);
   finish_output(y, batch);
 }
 

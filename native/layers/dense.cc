@@ -25,8 +25,7 @@ Shape Dense::build(const Shape& input, Rng& rng) {
 void Dense::forward(const float* x, float* y, int batch, bool, uint64_t) {
   int rows = int(batch * rows_per_sample_);
   backend_.gemm(false, false, rows, units_, in_, 1.0f, x, in_, params_[0].value, units_, 0.0f, y, units_);
-  if (use_bias_) backend_.bias_add(y, params_[1].value, rows, units_);
-  if (act_ != Activation::Linear) backend_.activation_forward(act_, y, y, rows, units_);
+  backend_.bias_activation_forward(act_, y, use_bias_ ? params_[1].value : nullptr, rows, units_);
 }
 
 void Dense::backward(const float* x, const float* y, float* dy, float* dx, int batch, bool dy_is_preactivation) {

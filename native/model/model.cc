@@ -222,7 +222,8 @@ RunStats Model::train(const DeviceDataset& data, const int32_t* order, int batch
 
   RunStats run;
   b.zero_stats(stats_, kStatCount);
-  std::vector<Param*> ps = params();
+  std::vector<SgdTensor> sgd_tensors;
+  for (Param* p : params()) sgd_tensors.push_back({p->value, p->grad, p->velocity, (size_t)p->size()});
   // Progress every `progress_every` batches must not stall the device: the
   // stats are snapshotted without waiting (request_stats) and reported when
   // the snapshot has landed, a batch or more later, with the counts of the
@@ -259,8 +260,7 @@ RunStats Model::train(const DeviceDataset& data, const int32_t* order, int batch
       layers_[i]->backward(x, acts_[i], dy, i == 0 ? nullptr : dx, rows, fused && i == (int)layers_.size() - 1);
       std::swap(dy, dx);
     }
-    for (Param* p : ps)
-      b.sgd_update(p->value, p->grad, p->velocity, p->size(), sgd_.learning_rate, sgd_.momentum, sgd_.nesterov);
+    b.sgd_update_all(sgd_tensors.data(), (int)sgd_tensors.size(), sgd_.learning_rate, sgd_.momentum, sgd_.nesterov);
 
     run.samples += rows;
     run.batches++;

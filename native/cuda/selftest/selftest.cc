@@ -409,6 +409,13 @@ void run_all(Backend* C, Backend* G) {
     C->activation_backward(acts[ai], x.cf(), dy.cf(), dy.cf(), rows, cols);
     G->activation_backward(acts[ai], x.gf(), dy.gf(), dy.gf(), rows, cols);
     dy.check(std::string("activation_backward in place ") + act_names[ai], exact);
+    // bias + activation in one call (fused on CUDA), with and without a bias
+    for (int with_bias = 0; with_bias < 2; with_bias++) {
+      Twin z(C, G, random_vec(xv.size(), -4.0f, 4.0f)), bias(C, G, random_vec(cols));
+      C->bias_activation_forward(acts[ai], z.cf(), with_bias ? bias.cf() : nullptr, rows, cols);
+      G->bias_activation_forward(acts[ai], z.gf(), with_bias ? bias.gf() : nullptr, rows, cols);
+      z.check(std::string("bias_activation_forward ") + act_names[ai] + (with_bias ? " with bias" : " no bias"), exact);
+    }
   }
   {
     // Wide rows with large logits: the max subtraction matters.
@@ -673,6 +680,36 @@ void run_all(Backend* C, Backend* G) {
     const char* names[] = {"sgd plain", "sgd momentum", "sgd nesterov"};
     w.check(std::string(names[variant]) + " weights (3 steps)", true);
     if (variant) v.check(std::string(names[variant]) + " velocity", true);
+  }
+  for (int variant = 0; variant < 3; variant++) {
+    // sgd_update_all: 40 tensors (two launches of up to 32 on CUDA), one empty, sizes 1..~3000.
+    const int count = 40;
+    std::vector<std::unique_ptr<Twin>> ws, gs, vs;
+    std::vector<SgdTensor> tc, tg;
+    for (int i = 0; i < count; i++) {
+      const size_t n = i == 7 ? 0 : 1 + (size_t)g_rng.below(3000);
+      ws.push_back(std::make_unique<Twin>(C, G, random_vec(n)));
+      gs.push_back(std::make_unique<Twin>(C, G, random_vec(n)));
+      vs.push_back(std::make_unique<Twin>(C, G, random_vec(n, -0.1f, 0.1f)));
+      tc.push_back({ws[i]->cf(), gs[i]->cf(), vs[i]->cf(), n});
+      tg.push_back({ws[i]->gf(), gs[i]->gf(), vs[i]->gf(), n});
+    }
+    const float momentum = variant == 0 ? 0.0f : 0.9f;
+    for (int step = 0; step < 3; step++) {
+      C->sgd_update_all(tc.data(), count, 0.01f, momentum, variant == 2);
+      G->sgd_update_all(tg.data(), count, 0.01f, momentum, variant == 2);
+    }
+    std::vector<float> wc, wg, vc, vg;
+    for (int i = 0; i < count; i++) {
+      auto a = ws[i]->get_cpu(), b = ws[i]->get_gpu(), c = vs[i]->get_cpu(), d = vs[i]->get_gpu();
+      wc.insert(wc.end(), a.begin(), a.end());
+      wg.insert(wg.end(), b.begin(), b.end());
+      vc.insert(vc.end(), c.begin(), c.end());
+      vg.insert(vg.end(), d.begin(), d.end());
+    }
+    const char* names[] = {"sgd_update_all plain", "sgd_update_all momentum", "sgd_update_all nesterov"};
+    compare(std::string(names[variant]) + ": 40 tensors' weights (3 steps)", wc, wg, true);
+    compare(std::string(names[variant]) + ": velocities", vc, vg, true);
   }
   {
     const size_t n = 300000;
