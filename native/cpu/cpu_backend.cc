@@ -122,6 +122,22 @@ void CpuBackend::bias_add(float* y, const float* bias, int rows, int cols) {
   });
 }
 
+// relu(y + bias) in one threaded pass over y (the notebook's layers); the same
+// float expressions as bias_add then activation_forward. Other activations
+// take those two steps.
+void CpuBackend::bias_activation_forward(Activation act, float* y, const float* bias, int rows, int cols) {
+  if (act != Activation::Relu || !bias) return Backend::bias_activation_forward(act, y, bias, rows, cols);
+  pool_.parallel_for(rows, std::max(1L, kGrainElements / std::max(1, cols)), [&](int, long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      float* row = y + r * cols;
+      for (int j = 0; j < cols; j++) {
+        const float v = row[j] + bias[j];
+        row[j] = v < 0.0f ? 0.0f : v;  // NaN stays NaN
+      }
+    }
+  });
+}
+
 void CpuBackend::bias_grad(float* db, const float* dy, int rows, int cols) {
   // Column sums, accumulated row by row so the inner loop vectorises.
   std::fill(db, db + cols, 0.0f);

@@ -33,6 +33,7 @@ class CpuBackend : public Backend {
   void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
             const float* b, int ldb, float beta, float* c, int ldc) override;
   void bias_add(float* y, const float* bias, int rows, int cols) override;
+  void bias_activation_forward(Activation act, float* y, const float* bias, int rows, int cols) override;
   void bias_grad(float* db, const float* dy, int rows, int cols) override;
 
   void activation_forward(Activation act, const float* x, float* y, int rows, int cols) override;
