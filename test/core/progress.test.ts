@@ -62,12 +62,13 @@ describe('progress reports during native training', () => {
     let previous = -1;
     for (const [b, s] of reports) {
       expect(b, 'batches are reported in order').toBeGreaterThan(previous);
-      previous = b;
-      if (b !== steps - 1) expect(b % 4, `batch ${b} is one whose stats were requested`).toBe(3);
+      // Requested at least 4 batches apart (batch 3 first); when each landed depends on the device.
+      if (b !== steps - 1) expect(b - previous, `batch ${b} after ${previous}`).toBeGreaterThanOrEqual(4);
       expect(s.samples).toBe(running[b].samples);
       expect(s.batches).toBe(b + 1);
       expect(s.correct).toBe(running[b].correct);
       expect(Math.abs(s.lossSum - running[b].lossSum) / running[b].lossSum).toBeLessThan(1e-6);
+      previous = b;
     }
   });
 
