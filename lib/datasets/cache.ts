@@ -3,6 +3,7 @@
 // the platform's path delimiter) is searched before the cache, so a shared
 // read-only copy of the data can be used without copying it.
 
+import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,14 @@ export function searchDirs(subdirs: readonly string[]): string[] {
     }
   }
   return dirs;
+}
+
+/**
+ * A temporary name beside `target` (same folder, so a rename onto `target` is
+ * atomic), unique to this process and call: writes go there first.
+ */
+export function tempSibling(target: string): string {
+  return `${target}.part-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
 }
 
 /** 'file', 'dir', or undefined when nothing is there. */

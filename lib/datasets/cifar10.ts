@@ -4,12 +4,11 @@
 // version (cifar-10-batches-bin/ or cifar-10-binary.tar.gz). An archive read
 // from the Keras cache is extracted there once, as Keras does.
 
-import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Tensor } from '../tensor.js';
 import { DatasetFileError, concatBytes, maybeGunzip } from './bytes.js';
-import { datasetCacheDir, kindOf } from './cache.js';
+import { datasetCacheDir, kindOf, tempSibling } from './cache.js';
 import { CHANNELS, ROW, SIDE, planarToChannelsLast, readBinaryBatch, readPythonBatch, type Batch } from './cifar-format.js';
 import { IncompleteDatasetError, loadDataset, type DatasetSpec, type DatasetSplits, type LoadDataOptions, type Reader } from './loader.js';
 import { readTar } from './tar.js';
@@ -71,7 +70,7 @@ async function readFolder(dir: string, version: Version): Promise<DatasetSplits>
  */
 async function extractOnce(dir: string, batches: { name: string; data: Uint8Array }[]): Promise<void> {
   if (await kindOf(dir)) return;
-  const temp = `${dir}.part-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  const temp = tempSibling(dir);
   try {
     await fs.mkdir(temp);
     for (const b of batches) await fs.writeFile(path.join(temp, b.name), b.data);

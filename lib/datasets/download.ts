@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
+import { tempSibling } from './cache.js';
 import { ProgressBar } from './progress.js';
 
 export interface Checksum {
@@ -74,7 +75,7 @@ export async function downloadFile(url: string, dest: string, checksum: Checksum
   const timeoutMs = options.timeoutMs ?? defaultTimeout();
   const folder = path.resolve(path.dirname(dest));
   const created = await fs.promises.mkdir(folder, { recursive: true });
-  const temp = `${dest}.part-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  const temp = tempSibling(dest);
   try {
     const response = await get(url, timeoutMs);
     const length = Number(response.headers['content-length']);
