@@ -59,39 +59,27 @@ CachingAllocator::~CachingAllocator() {
 
 void* CachingAllocator::allocate(size_t bytes, bool user, const char* op) {
   const size_t size = size_class(bytes);
-  void* ptr = nullptr;
   cudaError_t e = cudaSuccess;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = free_.find(size);
     if (it != free_.end() && !it->second.empty()) {
-      ptr = it->second.back();
+      void* ptr = it->second.back();
       it->second.pop_back();
       cached_ -= size;
       return record(ptr, size, bytes, user);
     }
-    e = cudaMalloc(&ptr, size);
+    if (void* ptr = new_block_locked(size, bytes, user, e)) return ptr;
     if (e == cudaErrorMemoryAllocation) {
-      cudaGetLastError();  // not sticky: clear it and retry with our cache given back
-      release_cache_locked();
-      e = cudaMalloc(&ptr, size);
+      release_cache_locked();  // retry with our own cache given back
+      if (void* ptr = new_block_locked(size, bytes, user, e)) return ptr;
     }
-    if (e == cudaSuccess) {
-      reserved_ += size;
-      return record(ptr, size, bytes, user);
-    }
-    cudaGetLastError();
   }
   if (e == cudaErrorMemoryAllocation) {
     // Other models' idle caches may hold what we need (not under our lock: see release_other_caches).
     release_other_caches();
     std::lock_guard<std::mutex> lock(mu_);
-    e = cudaMalloc(&ptr, size);
-    if (e == cudaSuccess) {
-      reserved_ += size;
-      return record(ptr, size, bytes, user);
-    }
-    cudaGetLastError();
+    if (void* ptr = new_block_locked(size, bytes, user, e)) return ptr;
   }
   std::lock_guard<std::mutex> lock(mu_);
   size_t free_b = 0, total_b = 0;
@@ -104,6 +92,17 @@ void* CachingAllocator::allocate(size_t bytes, bool user, const char* op) {
                               " bytes";
   if (e == cudaErrorMemoryAllocation) throw OutOfDeviceMemory(message);
   throw Error(message);
+}
+
+void* CachingAllocator::new_block_locked(size_t size, size_t bytes, bool user, cudaError_t& e) {
+  void* ptr = nullptr;
+  e = cudaMalloc(&ptr, size);
+  if (e != cudaSuccess) {
+    cudaGetLastError();  // out of memory is not sticky: clear it so later checks do not report it again
+    return nullptr;
+  }
+  reserved_ += size;
+  return record(ptr, size, bytes, user);
 }
 
 void* CachingAllocator::record(void* ptr, size_t size, size_t bytes, bool user) {

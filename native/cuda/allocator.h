@@ -63,6 +63,8 @@ class CachingAllocator {
   };
   size_t release_cache_locked();  // waits for stream_, then cudaFree of the cached blocks
   void* record(void* ptr, size_t size, size_t bytes, bool user);  // bookkeeping of a block handed out
+  // cudaMalloc of a `size` block, counted and recorded; null with the error in `e` when it fails.
+  void* new_block_locked(size_t size, size_t bytes, bool user, cudaError_t& e);
   // The cached blocks of every other allocator on this device, given back.
   size_t release_other_caches() const;
 

@@ -11,7 +11,6 @@ namespace xarxa {
 namespace cuda {
 namespace {
 
-
 std::string version_string(int v) {  // 130002 -> "13.0.2"
   return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
 }
