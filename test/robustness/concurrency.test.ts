@@ -73,14 +73,18 @@ describe('one model, overlapping calls', () => {
     expect(stats.samples).toBe(n);
     expect(Number.isFinite(stats.lossSum)).toBe(true);
     // requestStop stops the running job after its current batch; a stale request does not stop the next one.
-    const again = await m.createDataset(new Float32Array(n * 64).fill(0.5), new Float32Array(n * 10).fill(0.1), n);
-    const stopped = m.train(again, order.map((_, i) => i), 1, 0, n, 1);
+    // (100,000 one-sample batches, so the job cannot end before requestStop even when this thread is descheduled
+    // for a while on a loaded machine: 5,000 could, in a few milliseconds.)
+    const big = 100_000;
+    const again = await m.createDataset(new Float32Array(big * 64).fill(0.5), new Float32Array(big * 10).fill(0.1), big);
+    const all = Int32Array.from({ length: big }, (_, i) => i);
+    const stopped = m.train(again, all, 1, 0, big, 1);
     m.requestStop();
     const partial = await stopped;
     expect(partial.stopped).toBe(true);
-    expect(partial.samples).toBeLessThan(n);
+    expect(partial.samples).toBeLessThan(big);
     m.requestStop();
-    expect((await m.train(again, order.map((_, i) => i), 1, 0, n, 1)).samples).toBe(n);
+    expect((await m.train(again, all, 100, 0, big / 100, 1)).samples).toBe(big);
     m.dispose();
   });
 });

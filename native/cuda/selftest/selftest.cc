@@ -793,8 +793,10 @@ int main(int argc, char** argv) {
          std::to_string(cpu.bytes_in_use()) + ", " + std::to_string(gpu->bytes_in_use()));
   if (release) std::printf("release_cache gave back %zu bytes\n", release(gpu.get()));
   // An error path: a bad window must throw xarxa::Error (caught across the library boundary).
+  // (It has output cells: a window with none is an empty batch, which writes nothing.)
   try {
     WindowParams bad;
+    bad.batch = bad.out_h = bad.out_w = bad.out_c = 1;  // but no input image and no kernel
     gpu->conv2d_forward(bad, nullptr, nullptr, nullptr);
     report("invalid conv window throws", false, "no exception");
   } catch (const Error& e) {

@@ -1,0 +1,60 @@
+// The CUDA emulator: a CPU stand-in for the parts of the CUDA runtime, cuBLAS
+// and cuDNN that the CUDA backend calls, so that the backend's own code (its
+// host logic and its kernels, compiled as C++) runs end to end on a machine
+// without a GPU and can be compared with the CPU backend. It is a test double,
+// never a way to train: it is built only on request (cmake/cuda-emulator.cmake)
+// as libxarxa_cuda_emu.so, loaded only through XARXA_CUDA_LIBRARY, and its
+// device calls itself an emulator.
+//
+// What it models, from NVIDIA's documented semantics (compiled against the
+// real CUDA 13 / cuDNN 9 headers, so every signature and constant is theirs):
+//   - device memory: every cudaMalloc block sits between two inaccessible
+//     guard pages, so an out-of-bounds read or write by a kernel or a library
+//     call faults at once; API calls check that the ranges they are given lie
+//     inside one block;
+//   - streams run later: work is queued per stream and runs when the host
+//     waits for it (synchronize, a blocking copy, cudaFree, an event query
+//     that finds the work pending) — so results read before a wait are stale,
+//     as on a GPU; event and stream queries answer "not ready" once before they
+//     run pending work;
+//   - kernels: every block and thread of the grid, with __syncthreads on
+//     cooperative fibers; launch configurations are checked as the driver does.
+// What it cannot tell: timing, races between GPU threads or streams (work runs
+// one item at a time), the exact rounding of NVIDIA's math library and of
+// cuBLAS/cuDNN algorithms, and whether the real libraries accept a call it
+// accepts.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <string>
+
+namespace xarxa_emu {
+
+// One lock for the whole emulated device: every API call holds it, and queued
+// work runs under it.
+std::recursive_mutex& device_mutex();
+
+// Whether [p, p + bytes) lies inside one live cudaMalloc block.
+bool is_device_range(const void* p, size_t bytes);
+// Whether p points into device memory or page-locked host memory (cudaMallocHost),
+// the memory a kernel may touch.
+bool is_kernel_reachable(const void* p);
+
+// Queues `work` on `stream` (0 = the legacy default stream); it runs in stream
+// order when the host waits. False for a stream that does not exist.
+bool enqueue(cudaStream_t stream, std::function<void()> work);
+
+// The calling thread's last error (what cudaGetLastError returns next), for
+// calls that fail outside runtime.cc (a kernel launch with a bad configuration).
+void record_error(cudaError_t e);
+// The device's sticky error (cudaSuccess when none).
+cudaError_t sticky_error();
+
+// An error found while queued work ran (a kernel given a host pointer, ...):
+// printed with `what` and kept as the device's sticky error, as a GPU fault is.
+void device_fault(cudaError_t e, const std::string& what);
+
+}  // namespace xarxa_emu

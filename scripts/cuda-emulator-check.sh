@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs the CUDA backend's own code on a machine without a GPU: builds
+# libxarxa_cuda_emu.so (the backend's sources, kernels included, compiled as host
+# C++ and linked with the CPU emulation of the CUDA runtime, cuBLAS and cuDNN in
+# native/cuda/emulator) and runs
+#   1. xarxa_cuda_selftest against it: every Backend op compared with the CPU backend;
+#   2. the same with cuDNN refusing the preferred algorithm of each convolution direction;
+#   3. the JS tests a GPU run leans on (XARXA_DEVICE=cuda, XARXA_CUDA_LIBRARY=the emulator):
+#      the GPU tests (test/gpu) and the oracle, layer, training and concurrency tests,
+#      at the GPU tolerance 1e-4 (scripts/gpu-check.sh runs the whole suite on a GPU).
+# It checks our host logic (cuBLAS/cuDNN call arguments, layouts, padding, the
+# caching allocator, stream order, asynchronous progress) and our kernels'
+# arithmetic and indexing; not speed, not races, not NVIDIA's own libraries.
+#
+#   scripts/cuda-emulator-check.sh            (needs npm install done: the addon)
+# Env: XARXA_CUDA_WHEELS_SKIP=1 uses CUDA headers already present (CUDA_HOME, ...).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${XARXA_EMU_BUILD_DIR:-build-emu}
+t0=$(date +%s)
+say() { echo "cuda-emulator-check: $*"; }
+
+if [ "${XARXA_CUDA_WHEELS_SKIP:-0}" != 1 ]; then bash scripts/install-cuda-wheels.sh >/dev/null; fi
+mkdir -p "$OUT"
+cmake -S . -B "$OUT" -DWITH_CUDA=OFF -DXARXA_CUDA_EMULATOR=ON -DCMAKE_BUILD_TYPE=Release >"$OUT/build.log" 2>&1 \
+  || { cat "$OUT/build.log"; say "FAILED: configure"; exit 1; }
+cmake --build "$OUT" --target xarxa_cuda_emu xarxa_cuda_selftest --parallel 2>&1 | tee -a "$OUT/build.log" | grep -E "warning:|error:" && {
+  say "FAILED: the emulator build printed warnings or errors"; exit 1; }
+lib=$PWD/$OUT/libxarxa_cuda_emu.so
+[ -f "$lib" ] || { say "FAILED: no $lib"; exit 1; }
+say "built $lib in $(( $(date +%s) - t0 ))s"
+
+"$OUT/xarxa_cuda_selftest" "$lib" > "$OUT/selftest.txt" 2>&1 || { cat "$OUT/selftest.txt"; say "FAILED: self-test on the emulator"; exit 1; }
+say "self-test on the emulator: $(tail -n 1 "$OUT/selftest.txt") ($(( $(date +%s) - t0 ))s)"
+# Again with cuDNN refusing the first candidate algorithm of every convolution direction.
+XARXA_CUDA_EMULATOR_FAIL_ALGOS=fwd:1,bwd_data:1,bwd_filter:1 "$OUT/xarxa_cuda_selftest" "$lib" > "$OUT/selftest-fallback.txt" 2>&1 \
+  || { cat "$OUT/selftest-fallback.txt"; say "FAILED: self-test with cuDNN algorithms refused"; exit 1; }
+say "self-test with the preferred cuDNN algorithms refused: $(tail -n 1 "$OUT/selftest-fallback.txt")"
+
+[ -f build/Release/xarxa.node ] || { say "FAILED: no build/Release/xarxa.node (run npm install first)"; exit 1; }
+# The suites a GPU run exercises most (scripts/gpu-check.sh runs them all): the GPU tests (parity, memory,
+# the emulated faults), the tfjs oracle tests, the core training tests, and models used concurrently.
+XARXA_CUDA_LIBRARY=$lib XARXA_DEVICE=cuda XARXA_TEST_TOLERANCE=1e-4 npx vitest run test/gpu test/oracle test/core \
+  test/robustness/concurrency.test.ts test/robustness/training-control.test.ts test/robustness/bad-input.test.ts
+say "OK in $(( $(date +%s) - t0 ))s"

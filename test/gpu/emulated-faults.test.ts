@@ -1,0 +1,111 @@
+// What the CUDA backend does when a GPU machine is in trouble — no driver, no
+// GPU, a build without code for this GPU, device memory running out, cuDNN
+// refusing an algorithm — played out on the CUDA emulator, whose switches
+// (XARXA_CUDA_EMULATOR_*, native/cuda/emulator) cause each fault. Every case
+// runs in a child process: the user gets a JS error that names the problem,
+// never a crash, and the CPU still trains. Runs only when the CUDA library in
+// use is the emulator (scripts/cuda-emulator-check.sh); skips otherwise.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import * as xa from '../../lib/index.js';
+
+const ROOT = path.resolve(__dirname, '../..');
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+const status = xa.backend.cudaStatus();
+const emulated = status.available && xa.backend.info('cuda:0').name.includes('CUDA emulator');
+if (!emulated) console.warn('[gpu] emulated fault tests skipped: the CUDA library in use is not the emulator');
+
+// Prints one line: "ok <final loss>" or "error <message>"; then, whatever happened, trains on the CPU.
+const CHILD = `
+import * as xa from './lib/index.ts';
+const [model, samples] = process.argv.slice(-2);
+const cnn = model === 'cnn';
+const n = Number(samples), shape = cnn ? [16, 16, 3] : [64];
+const f = shape.reduce((a, b) => a * b, 1);
+const x = xa.tensor(Float32Array.from({ length: n * f }, (_, i) => ((i * 7919) % 101) / 101), [n, ...shape]);
+const y = xa.utils.toCategorical(Int32Array.from({ length: n }, (_, i) => i % 4), 4);
+function build() {
+  const nn = new xa.Sequential();
+  if (cnn) {
+    nn.add(new xa.layers.Conv2D({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: shape }));
+    nn.add(new xa.layers.MaxPooling2D({ poolSize: 2 }));
+    nn.add(new xa.layers.Flatten());
+  } else {
+    nn.add(new xa.layers.Dense(32, { activation: 'relu', inputShape: shape }));
+  }
+  nn.add(new xa.layers.Dense(4, { activation: 'softmax' }));
+  nn.compile({ optimizer: 'sgd', loss: 'categorical_crossentropy' });
+  return nn;
+}
+try {
+  xa.setBackend('cuda');
+  const nn = build();
+  const h = await nn.fit(x, y, { epochs: 3, batchSize: 32, verbose: 0 });
+  console.log('ok ' + h.history.loss.join(' '));
+  nn.dispose();
+} catch (e) {
+  console.log('error ' + e.message.replace(/\\n/g, ' '));
+}
+xa.setBackend('cpu');
+const cpu = build();
+const h = await cpu.fit(x, y, { epochs: 1, batchSize: 32, verbose: 0 });
+console.log('cpu ' + h.history.loss[0]);
+`;
+
+function run(env: Record<string, string>, model: 'dense' | 'cnn' = 'dense', samples = 256) {
+  const r = spawnSync(process.execPath, ['--import', TSX, '--input-type=module', '-e', CHILD, model, String(samples)], {
+    cwd: ROOT,
+    env: { ...process.env, XARXA_DEVICE: '', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect({ status: r.status, signal: r.signal }, r.stderr).toEqual({ status: 0, signal: null });
+  const line = (prefix: string) => r.stdout.split('\n').find((l) => l.startsWith(prefix + ' '))?.slice(prefix.length + 1);
+  const cpuLoss = Number(line('cpu'));
+  expect(Number.isFinite(cpuLoss), 'the CPU still trains afterwards').toBe(true);
+  return { ok: line('ok'), error: line('error'), stderr: r.stderr };
+}
+
+describe.skipIf(!emulated)('CUDA faults, on the emulator', () => {
+  it('no NVIDIA driver: names it', () => {
+    const r = run({ XARXA_CUDA_EMULATOR_DEVICES: 'nodriver' });
+    expect(r.error).toMatch(/CUDA is not usable: no CUDA driver: cudaGetDeviceCount failed with 35 cudaErrorInsufficientDriver/);
+  });
+
+  it('a driver but no GPU: names it', () => {
+    const r = run({ XARXA_CUDA_EMULATOR_DEVICES: '0' });
+    expect(r.error).toMatch(/no CUDA device \(cudaErrorNoDevice\)/);
+  });
+
+  it('a GPU this build has no code for: says how to build for it', () => {
+    const r = run({ XARXA_CUDA_EMULATOR_NO_KERNEL_IMAGE: '1', XARXA_CUDA_EMULATOR_CC: '8.6' });
+    expect(r.error).toMatch(/has no GPU code for xarxa CUDA emulator .* \(compute capability 8\.6\).*CUDAARCHS=86-real npx cmake-js rebuild/);
+  });
+
+  it('a batch too big for the GPU: says to use a smaller batchSize', () => {
+    const r = run({ XARXA_CUDA_EMULATOR_MEMORY: '1' }, 'cnn', 64); // 1 MiB of device memory
+    expect(r.error).toMatch(/train: a batch of 32 samples needs about 3 MiB of activations, more than the memory limit of 1 MiB; use a smaller batchSize/);
+  });
+
+  it('a training set too big for the GPU: an out-of-memory error, then the CPU trains', () => {
+    const r = run({ XARXA_CUDA_EMULATOR_MEMORY: '4' }, 'cnn', 2048); // 6 MiB of images, 4 MiB of device memory
+    expect(r.error).toMatch(/createDataset: cuda alloc: cudaMalloc of 6291456 bytes failed: 2 cudaErrorMemoryAllocation \(out of memory\).*device free \d+ of 4194304 bytes/);
+  });
+
+  it('cuDNN refuses the preferred algorithm in every direction: the next one trains the CNN', () => {
+    const r = run({ XARXA_CUDA_EMULATOR_FAIL_ALGOS: 'fwd:1,bwd_data:1,bwd_filter:1' }, 'cnn', 64);
+    expect(r.error).toBeUndefined();
+    const losses = r.ok!.split(' ').map(Number);
+    expect(losses).toHaveLength(3);
+    expect(losses[2]).toBeLessThan(losses[0]);
+  });
+
+  it('cuDNN can run no forward algorithm: the error lists what each said', () => {
+    const r = run({ XARXA_CUDA_EMULATOR_FAIL_ALGOS: 'fwd:1,fwd:0' }, 'cnn', 64);
+    expect(r.error).toMatch(/no cuDNN forward algorithm could run .*algorithm 1 .*NOT_SUPPORTED.*algorithm 0 .*NOT_SUPPORTED/);
+  });
+});
