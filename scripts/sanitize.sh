@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the addon with AddressSanitizer + UndefinedBehaviorSanitizer into
-# build-asan/ (CPU only) and runs the fuzz test and the core tests against it.
+# build-asan/ (CPU only) and runs the fuzz test and the core tests against it;
+# then the CUDA backend's self-test on the CUDA emulator, sanitized too.
 #
 #   scripts/sanitize.sh                 # build + fuzz + robustness + io + core tests
 #   scripts/sanitize.sh test/core       # build + the given vitest paths
@@ -67,3 +68,19 @@ if [ $STATUS -ne 0 ]; then
   exit $STATUS
 fi
 echo "sanitize.sh: OK: ${TESTS[*]} passed under ASan + UBSan with no reports"
+
+# The CUDA backend's host code under the sanitizers too, on the CUDA emulator (needs the CUDA
+# headers of scripts/install-cuda-wheels.sh; skipped with a message without them).
+EMU=build-asan-emu
+if cmake -S . -B "$EMU" -DWITH_CUDA=OFF -DXARXA_CUDA_EMULATOR=ON -DXARXA_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+     >"$EMU.log" 2>&1 && cmake --build "$EMU" --target xarxa_cuda_emu xarxa_cuda_selftest -j "$JOBS" >>"$EMU.log" 2>&1; then
+  echo "== xarxa_cuda_selftest on the CUDA emulator under ASan + UBSan (leak detection on)"
+  rc=0
+  ASAN_OPTIONS="halt_on_error=1:abort_on_error=1" UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
+    "$EMU/xarxa_cuda_selftest" "$PWD/$EMU/libxarxa_cuda_emu.so" >"$EMU/selftest.txt" 2>&1 || rc=$?
+  grep -v "^ok" "$EMU/selftest.txt" || true
+  [ "$rc" = 0 ] || { echo "sanitize.sh: FAILED: the CUDA self-test on the emulator (exit $rc, above)" >&2; exit 1; }
+  echo "sanitize.sh: OK: the CUDA backend on the emulator passed its self-test under ASan + UBSan"
+else
+  echo "sanitize.sh: NOTE: the CUDA emulator did not build (CUDA headers missing? log: $EMU.log); its sanitizer run skipped"
+fi

@@ -70,8 +70,13 @@ void CpuBackend::free(void* ptr) {
   std::free(raw);
 }
 
-void CpuBackend::upload(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
-void CpuBackend::download(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+// (memcpy of 0 bytes from a null pointer, e.g. an empty vector's data(), is undefined behaviour.)
+void CpuBackend::upload(void* dst, const void* src, size_t bytes) {
+  if (bytes) std::memcpy(dst, src, bytes);
+}
+void CpuBackend::download(void* dst, const void* src, size_t bytes) {
+  if (bytes) std::memcpy(dst, src, bytes);
+}
 void CpuBackend::copy(void* dst, const void* src, size_t bytes) {
   if (dst != src) std::memmove(dst, src, bytes);
 }

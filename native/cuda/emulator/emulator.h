@@ -27,6 +27,7 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -52,6 +53,19 @@ bool enqueue(cudaStream_t stream, std::function<void()> work);
 void record_error(cudaError_t e);
 // The device's sticky error (cudaSuccess when none).
 cudaError_t sticky_error();
+
+// What the backend asked of the device, for tests of its traffic (for example
+// that a training step neither waits for the GPU nor copies its batch). With
+// XARXA_CUDA_EMULATOR_COUNTERS=<file> they are written there as JSON at exit.
+enum class Counter {
+  KernelLaunches,  // our kernels
+  DeviceWork,      // everything queued on a stream: kernels, cuBLAS/cuDNN calls, copies, memsets
+  HostWaits,       // calls that block the host until the device is done (synchronize, a blocking copy, cudaFree)
+  BytesToDevice,
+  BytesToHost,
+  kCount
+};
+void count(Counter c, uint64_t n = 1);
 
 // An error found while queued work ran (a kernel given a host pointer, ...):
 // printed with `what` and kept as the device's sticky error, as a GPU fault is.

@@ -184,7 +184,8 @@ void launch_kernel(const void* kernel, const char* name, dim3 grid, dim3 block, 
                                                          std::to_string(p.first) + " is not device memory");
     run_grid(kernel, name, grid, block, body);
   };
-  if (!enqueue(stream, std::move(run))) record_error(cudaErrorInvalidResourceHandle);
+  if (!enqueue(stream, std::move(run))) return record_error(cudaErrorInvalidResourceHandle);
+  count(Counter::KernelLaunches);
 }
 
 }  // namespace xarxa_emu

@@ -82,6 +82,24 @@ Stream g_default_stream;                      // stream 0 (legacy) and the per-t
 std::set<Stream*> g_streams;                  // created streams, in creation order of addresses
 std::set<Event*> g_events;
 cudaError_t g_sticky = cudaSuccess;
+uint64_t g_counters[static_cast<int>(Counter::kCount)] = {};
+
+// XARXA_CUDA_EMULATOR_COUNTERS=<file>: the counters as JSON, written when the process exits.
+struct CounterDump {
+  ~CounterDump() {
+    const char* path = std::getenv("XARXA_CUDA_EMULATOR_COUNTERS");
+    if (!path || !*path) return;
+    if (FILE* f = std::fopen(path, "w")) {
+      auto at = [](Counter c) { return static_cast<unsigned long long>(g_counters[static_cast<int>(c)]); };
+      std::fprintf(f,
+                   "{\"kernelLaunches\": %llu, \"deviceWork\": %llu, \"hostWaits\": %llu, \"bytesToDevice\": %llu, "
+                   "\"bytesToHost\": %llu}\n",
+                   at(Counter::KernelLaunches), at(Counter::DeviceWork), at(Counter::HostWaits),
+                   at(Counter::BytesToDevice), at(Counter::BytesToHost));
+      std::fclose(f);
+    }
+  }
+} g_counter_dump;
 
 thread_local cudaError_t t_last_error = cudaSuccess;
 thread_local int t_device = 0;
@@ -204,10 +222,16 @@ bool is_kernel_reachable(const void* p) {
   return block_of(p) != nullptr || is_pinned(p, 1);
 }
 
+void count(Counter c, uint64_t n) {
+  std::lock_guard<std::recursive_mutex> lock(device_mutex());
+  g_counters[static_cast<int>(c)] += n;
+}
+
 bool enqueue(cudaStream_t stream, std::function<void()> work) {
   std::lock_guard<std::recursive_mutex> lock(device_mutex());
   Stream* s = find_stream(stream);
   if (!s) return false;
+  count(Counter::DeviceWork);
   s->queue.emplace_back(++s->enqueued, std::move(work));
   s->query_seen = false;
   return true;
@@ -366,6 +390,7 @@ cudaError_t cudaFree(void* devPtr) {
   Lock lock(device_mutex());
   if (!devPtr) return cudaSuccess;
   run_everything();  // cudaFree waits for the device
+  count(Counter::HostWaits);
   auto it = g_device.find(static_cast<const char*>(devPtr));
   if (it == g_device.end()) return reject("cudaFree", "not the start of a cudaMalloc block");
   munmap(it->second.map, it->second.map_len);
@@ -390,6 +415,7 @@ cudaError_t cudaFreeHost(void* ptr) {
   Lock lock(device_mutex());
   if (!ptr) return cudaSuccess;
   run_everything();
+  count(Counter::HostWaits);
   auto it = g_pinned.find(static_cast<const char*>(ptr));
   if (it == g_pinned.end()) return reject("cudaFreeHost", "not a cudaMallocHost block");
   g_pinned.erase(it);
@@ -434,6 +460,8 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, enum cudaM
   const char* c = static_cast<const char*>(src);
   if (d < c + count && c < d + count) return reject(call, "overlapping source and destination (undefined in CUDA)");
 
+  if (kind == cudaMemcpyHostToDevice) xarxa_emu::count(Counter::BytesToDevice, count);
+  if (kind == cudaMemcpyDeviceToHost) xarxa_emu::count(Counter::BytesToHost, count);
   if (kind == cudaMemcpyHostToDevice && !is_pinned(src, count)) {
     auto staged = std::make_shared<std::vector<char>>(c, c + count);
     enqueue(stream, [dst, staged] { std::memcpy(dst, staged->data(), staged->size()); });
@@ -441,6 +469,7 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, enum cudaM
   }
   if (kind == cudaMemcpyDeviceToHost && !is_pinned(dst, count)) {
     run_all(*s);
+    xarxa_emu::count(Counter::HostWaits);
     std::memcpy(dst, src, count);
     return g_sticky != cudaSuccess ? fail(g_sticky) : cudaSuccess;
   }
@@ -488,6 +517,7 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
   Stream* s = find_stream(stream);
   if (!s) return fail(cudaErrorInvalidResourceHandle);
   run_all(*s);
+  count(Counter::HostWaits);
   return g_sticky != cudaSuccess ? fail(g_sticky) : cudaSuccess;
 }
 
@@ -509,6 +539,7 @@ cudaError_t cudaStreamQuery(cudaStream_t stream) {
 cudaError_t cudaDeviceSynchronize(void) {
   Lock lock(device_mutex());
   run_everything();
+  count(Counter::HostWaits);
   return g_sticky != cudaSuccess ? fail(g_sticky) : cudaSuccess;
 }
 
@@ -573,5 +604,6 @@ cudaError_t cudaEventSynchronize(cudaEvent_t event) {
   Event* ev = reinterpret_cast<Event*>(event);
   if (!g_events.count(ev)) return fail(cudaErrorInvalidResourceHandle);
   if (Stream* s = pending_stream(ev)) run_until(*s, ev->seq);
+  count(Counter::HostWaits);
   return g_sticky != cudaSuccess ? fail(g_sticky) : cudaSuccess;
 }

@@ -1,0 +1,84 @@
+// What a training step asks of the GPU, counted by the CUDA emulator
+// (XARXA_CUDA_EMULATOR_COUNTERS): the training set goes to the device once per
+// fit, and a step neither waits for the device nor copies its batch; the host
+// reads only the loss/accuracy scalars, every 10 batches. Two fits that differ
+// only in the number of batches are compared, so set-up work cancels out.
+// Runs only when the CUDA library in use is the emulator; skips otherwise.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import * as xa from '../../lib/index.js';
+import { MODELS } from '../../lib/run/models.js';
+
+const ROOT = path.resolve(__dirname, '../..');
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+const status = xa.backend.cudaStatus();
+const emulated = status.available && xa.backend.info('cuda:0').name.includes('CUDA emulator');
+if (!emulated) console.warn('[gpu] emulated traffic tests skipped: the CUDA library in use is not the emulator');
+
+const CHILD = `
+import * as xa from './lib/index.ts';
+import { MODELS } from './lib/run/models.ts';
+const [name, samples] = process.argv.slice(-2);
+const n = Number(samples);
+const shape = name === 'mnist-dense' ? [784] : [32, 32, 3];
+const f = shape.reduce((a, b) => a * b, 1);
+const x = xa.tensor(Float32Array.from({ length: n * f }, (_, i) => ((i * 7919) % 101) / 101), [n, ...shape]);
+const y = xa.utils.toCategorical(Int32Array.from({ length: n }, (_, i) => i % 10), 10);
+xa.setBackend('cuda');
+const nn = MODELS[name].build();
+nn.compile({ optimizer: 'sgd', loss: 'categorical_crossentropy', metrics: ['accuracy'] });
+await nn.fit(x, y, { epochs: 1, batchSize: 128, verbose: 0 });
+`;
+
+interface Counters {
+  kernelLaunches: number;
+  deviceWork: number;
+  hostWaits: number;
+  bytesToDevice: number;
+  bytesToHost: number;
+}
+
+function counters(model: string, samples: number): Counters {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'xarxa-traffic-')), 'counters.json');
+  const r = spawnSync(process.execPath, ['--import', TSX, '--input-type=module', '-e', CHILD, model, String(samples)], {
+    cwd: ROOT,
+    env: { ...process.env, XARXA_CUDA_EMULATOR_COUNTERS: file },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  expect({ status: r.status, signal: r.signal }, r.stderr).toEqual({ status: 0, signal: null });
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+describe.skipIf(!emulated)('GPU traffic of a training step, on the emulator', () => {
+  for (const [model, features, small, large] of [
+    ['mnist-dense', 784, 2560, 10240],
+    ['cifar10-cnn', 32 * 32 * 3, 256, 1024],
+  ] as const) {
+    it(`${model}: no waits, no batch copies, scalars only`, { timeout: 240_000 }, () => {
+      expect(MODELS[model]).toBeDefined();
+      const a = counters(model, small);
+      const b = counters(model, large);
+      const steps = (large - small) / 128;
+      const perStep = (k: keyof Counters) => (b[k] - a[k]) / steps;
+      console.info(
+        `[gpu] ${model} per training step: ${perStep('kernelLaunches')} kernel launches, ${perStep('deviceWork')} device ` +
+          `operations (kernels + cuBLAS/cuDNN calls + copies), ${perStep('hostWaits')} host waits, ` +
+          `${perStep('bytesToHost')} bytes to the host; set-up: ${a.hostWaits} waits`,
+      );
+      // The extra samples travel once, with their labels (10 floats) and their place in the order (an int32).
+      expect(b.bytesToDevice - a.bytesToDevice).toBe((large - small) * (features + 10 + 1) * 4);
+      expect(b.hostWaits - a.hostWaits).toBe(0);
+      // A 24-byte snapshot of the running totals (loss, correct, first NaN batch) every 10 batches, at most.
+      expect(b.bytesToHost - a.bytesToHost).toBeLessThanOrEqual(Math.ceil(steps / 10) * 24);
+      // Regression guards for the launch count (a step's launches are what bounds small models on a GPU).
+      expect(perStep('kernelLaunches')).toBeLessThanOrEqual(model === 'mnist-dense' ? 12 : 30);
+    });
+  }
+});
