@@ -5,6 +5,7 @@
 // Math mode CUDNN_FMA_MATH: plain FP32 kernels, never TF32 tensor cores
 // (CUDNN_DEFAULT_MATH would allow TF32 on Ampere and newer).
 #include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,15 @@ const char* direction_name(ConvDirection d) {
 }
 
 size_t kernel_floats(const WindowParams& p) { return static_cast<size_t>(p.k_h) * p.k_w * p.in_c * p.out_c; }
+size_t input_floats(const WindowParams& p) { return static_cast<size_t>(p.batch) * p.in_h * p.in_w * p.in_c; }
+size_t output_floats(const WindowParams& p) { return static_cast<size_t>(p.batch) * p.out_h * p.out_w * p.out_c; }
+
+// cuDNN's kernels may need 16-byte aligned tensors (CUDNN_STATUS_BAD_PARAM_MISALIGNED_POINTER).
+// Our blocks are 256-byte aligned, but the Backend takes any float pointer:
+// predict and evaluate pass an input that starts at some batch's first row
+// inside the dataset, e.g. 12 bytes past a multiple of 16 for 5x5x1 images in
+// batches of 3. Such tensors go through aligned scratch copies.
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 // No output cells (an empty batch or image): as on the CPU, the forward pass
 // writes nothing and both gradients are zero.
@@ -216,6 +226,39 @@ void CudaBackend::run_conv(ConvPlan& plan, ConvDirection d, const char* op,
               plan.describe() + failures);
 }
 
+// A tensor as cuDNN reads it: p itself when 16-byte aligned, else a copy in `holder`.
+const float* CudaBackend::aligned_input(const float* p, size_t floats, Scratch& holder, const char* op) {
+  if (aligned16(p)) return p;
+  holder.reset(sizeof(float) * floats);
+  XARXA_CUDA_CHECK(op, cudaMemcpyAsync(holder.get(), p, sizeof(float) * floats, cudaMemcpyDeviceToDevice, stream_));
+  return holder.f();
+}
+
+// Where cuDNN writes a tensor: p itself when 16-byte aligned, else `holder`,
+// copied to p by aligned_output_done() afterwards.
+float* CudaBackend::aligned_output(float* p, size_t floats, Scratch& holder) {
+  if (aligned16(p)) return p;
+  holder.reset(sizeof(float) * floats);
+  return holder.f();
+}
+
+void CudaBackend::aligned_output_done(float* p, size_t floats, const Scratch& holder, const char* op) {
+  if (holder.get())
+    XARXA_CUDA_CHECK(op, cudaMemcpyAsync(p, holder.get(), sizeof(float) * floats, cudaMemcpyDeviceToDevice, stream_));
+}
+
+// The input image as cuDNN gets it: zero-padded into `holder` when TF's
+// padding is asymmetric, else x (aligned).
+const float* CudaBackend::conv_input(const ConvPlan& plan, const float* x, Scratch& holder, const char* op) {
+  const WindowParams& p = plan.p;
+  if (!plan.padded) return aligned_input(x, input_floats(p), holder, op);
+  holder.reset(sizeof(float) * p.batch * plan.hp * plan.wp * p.in_c);
+  launch_pad_nhwc(stream_, holder.f(), x, p.batch, p.in_h, p.in_w, p.in_c, p.pad_top, plan.pad_bottom, p.pad_left,
+                  plan.pad_right);
+  launched(op);
+  return holder.f();
+}
+
 void CudaBackend::conv2d_forward(const WindowParams& p, const float* x, const float* w, float* y) {
   const char* op = "conv2d_forward";
   if (no_output(p)) return;
@@ -227,24 +270,20 @@ void CudaBackend::conv2d_forward(const WindowParams& p, const float* x, const fl
   launch_transpose(stream_, krsc.f(), w, rsc, p.out_c);  // [rsc, out_c] -> [out_c, rsc]
   launched(op);
 
-  const float* xin = x;
-  Scratch xpad(*alloc_, plan.padded ? sizeof(float) * p.batch * plan.hp * plan.wp * p.in_c : 0, op);
-  if (plan.padded) {
-    launch_pad_nhwc(stream_, xpad.f(), x, p.batch, p.in_h, p.in_w, p.in_c, p.pad_top, plan.pad_bottom, p.pad_left,
-                    plan.pad_right);
-    launched(op);
-    xin = xpad.f();
-  }
+  Scratch xcopy(*alloc_, 0, op), ycopy(*alloc_, 0, op);
+  const float* xin = conv_input(plan, x, xcopy, op);
+  float* yout = aligned_output(y, output_floats(p), ycopy);
   const float one = 1.0f, zero = 0.0f;
   run_conv(plan, ConvDirection::Forward, op, [&](int algo, void* ws, size_t bytes) {
     return cudnnConvolutionForward(cudnn_, &one, plan.x, xin, plan.w, krsc.f(), plan.conv,
-                                   static_cast<cudnnConvolutionFwdAlgo_t>(algo), ws, bytes, &zero, plan.y, y);
+                                   static_cast<cudnnConvolutionFwdAlgo_t>(algo), ws, bytes, &zero, plan.y, yout);
   });
+  aligned_output_done(y, output_floats(p), ycopy, op);
 }
 
 void CudaBackend::conv2d_backward_data(const WindowParams& p, const float* dy, const float* w, float* dx) {
   const char* op = "conv2d_backward_data";
-  if (no_output(p)) return fill(dx, 0.0f, static_cast<size_t>(p.batch) * p.in_h * p.in_w * p.in_c);
+  if (no_output(p)) return fill(dx, 0.0f, input_floats(p));
   use_device();
   ConvPlan& plan = conv_plan(p, op);
 
@@ -253,19 +292,28 @@ void CudaBackend::conv2d_backward_data(const WindowParams& p, const float* dy, c
   launch_transpose(stream_, krsc.f(), w, rsc, p.out_c);
   launched(op);
 
+  Scratch dycopy(*alloc_, 0, op), dxcopy(*alloc_, 0, op);
+  const float* dyin = aligned_input(dy, output_floats(p), dycopy, op);
   // With explicit padding, cuDNN writes the gradient of the padded image; the border is cropped.
-  Scratch dxpad(*alloc_, plan.padded ? sizeof(float) * p.batch * plan.hp * plan.wp * p.in_c : 0, op);
-  float* dout = plan.padded ? dxpad.f() : dx;
+  float* dout = nullptr;
+  if (plan.padded) {
+    dxcopy.reset(sizeof(float) * p.batch * plan.hp * plan.wp * p.in_c);
+    dout = dxcopy.f();
+  } else {
+    dout = aligned_output(dx, input_floats(p), dxcopy);
+  }
   const float one = 1.0f, zero = 0.0f;
   run_conv(plan, ConvDirection::BackwardData, op, [&](int algo, void* ws, size_t bytes) {
-    return cudnnConvolutionBackwardData(cudnn_, &one, plan.w, krsc.f(), plan.y, dy, plan.conv,
+    return cudnnConvolutionBackwardData(cudnn_, &one, plan.w, krsc.f(), plan.y, dyin, plan.conv,
                                         static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), ws, bytes, &zero, plan.x,
                                         dout);
   });
   if (plan.padded) {
-    launch_crop_nhwc(stream_, dx, dxpad.f(), p.batch, p.in_h, p.in_w, p.in_c, p.pad_top, plan.pad_bottom, p.pad_left,
+    launch_crop_nhwc(stream_, dx, dxcopy.f(), p.batch, p.in_h, p.in_w, p.in_c, p.pad_top, plan.pad_bottom, p.pad_left,
                      plan.pad_right);
     launched(op);
+  } else {
+    aligned_output_done(dx, input_floats(p), dxcopy, op);
   }
 }
 
@@ -275,19 +323,14 @@ void CudaBackend::conv2d_backward_filter(const WindowParams& p, const float* x, 
   use_device();
   ConvPlan& plan = conv_plan(p, op);
 
-  const float* xin = x;
-  Scratch xpad(*alloc_, plan.padded ? sizeof(float) * p.batch * plan.hp * plan.wp * p.in_c : 0, op);
-  if (plan.padded) {
-    launch_pad_nhwc(stream_, xpad.f(), x, p.batch, p.in_h, p.in_w, p.in_c, p.pad_top, plan.pad_bottom, p.pad_left,
-                    plan.pad_right);
-    launched(op);
-    xin = xpad.f();
-  }
+  Scratch xcopy(*alloc_, 0, op), dycopy(*alloc_, 0, op);
+  const float* xin = conv_input(plan, x, xcopy, op);
+  const float* dyin = aligned_input(dy, output_floats(p), dycopy, op);
   const int rsc = p.k_h * p.k_w * p.in_c;
   Scratch dkrsc(*alloc_, sizeof(float) * kernel_floats(p), op);
   const float one = 1.0f, zero = 0.0f;
   run_conv(plan, ConvDirection::BackwardFilter, op, [&](int algo, void* ws, size_t bytes) {
-    return cudnnConvolutionBackwardFilter(cudnn_, &one, plan.x, xin, plan.y, dy, plan.conv,
+    return cudnnConvolutionBackwardFilter(cudnn_, &one, plan.x, xin, plan.y, dyin, plan.conv,
                                           static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), ws, bytes, &zero, plan.w,
                                           dkrsc.f());
   });

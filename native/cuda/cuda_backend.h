@@ -91,8 +91,15 @@ class CudaBackend final : public Backend {
   // enqueued (later ops on the same stream may reuse it; see allocator.h).
   class Scratch {
    public:
-    Scratch(CachingAllocator& a, size_t bytes, const char* op) : a_(a), p_(bytes ? a.allocate(bytes, false, op) : nullptr) {}
+    Scratch(CachingAllocator& a, size_t bytes, const char* op)
+        : a_(a), op_(op), p_(bytes ? a.allocate(bytes, false, op) : nullptr) {}
     ~Scratch() { a_.deallocate(p_); }
+    // Gives back what it holds and takes `bytes` (none when 0).
+    void reset(size_t bytes) {
+      a_.deallocate(p_);
+      p_ = nullptr;
+      if (bytes) p_ = a_.allocate(bytes, false, op_);
+    }
     Scratch(const Scratch&) = delete;
     Scratch& operator=(const Scratch&) = delete;
     float* f() const { return static_cast<float*>(p_); }
@@ -100,6 +107,7 @@ class CudaBackend final : public Backend {
 
    private:
     CachingAllocator& a_;
+    const char* op_;
     void* p_;
   };
 
@@ -108,6 +116,11 @@ class CudaBackend final : public Backend {
   void launched(const char* op);     // throws if the kernel launch just made failed
   const float* ones(int n);          // a device vector of at least n ones (for bias_grad)
   ConvPlan& conv_plan(const WindowParams& p, const char* op);
+  // cuDNN gets 16-byte aligned tensors (conv.cc): copies through `holder` for those that are not.
+  const float* aligned_input(const float* p, size_t floats, Scratch& holder, const char* op);
+  float* aligned_output(float* p, size_t floats, Scratch& holder);
+  void aligned_output_done(float* p, size_t floats, const Scratch& holder, const char* op);
+  const float* conv_input(const ConvPlan& plan, const float* x, Scratch& holder, const char* op);
   // Ranks cuDNN's algorithms for one direction of `plan` (once), then runs
   // `call(algo, workspace, bytes)` with the one in use, falling back to the
   // next when it cannot run (conv.cc).

@@ -1,6 +1,6 @@
 // What the CUDA backend does when a GPU machine is in trouble — no driver, no
-// GPU, a build without code for this GPU, device memory running out, cuDNN
-// refusing an algorithm — played out on the CUDA emulator, whose switches
+// GPU, a build without code for this GPU, device memory running out, a kernel
+// faulting, cuDNN refusing an algorithm — played out on the CUDA emulator, whose switches
 // (XARXA_CUDA_EMULATOR_*, native/cuda/emulator) cause each fault. Every case
 // runs in a child process: the user gets a JS error that names the problem,
 // never a crash, and the CPU still trains. Runs only when the CUDA library in
@@ -102,6 +102,13 @@ describe.skipIf(!emulated)('CUDA faults, on the emulator', () => {
     const losses = r.ok!.split(' ').map(Number);
     expect(losses).toHaveLength(3);
     expect(losses[2]).toBeLessThan(losses[0]);
+  });
+
+  it('a kernel faults on the device (a bad address): the error says so, then the CPU trains', () => {
+    // The 40th launch of the process: a kernel in the first epoch's training steps.
+    const r = run({ XARXA_CUDA_EMULATOR_FAULT_AT: '40' }, 'cnn', 256);
+    expect(r.error).toMatch(/^train: cuda .*700 cudaErrorIllegalAddress \(an illegal memory access was encountered\)/);
+    expect(r.stderr).toMatch(/device fault: kernel \w+: the fault asked for by XARXA_CUDA_EMULATOR_FAULT_AT/);
   });
 
   it('cuDNN can run no forward algorithm: the error lists what each said', () => {

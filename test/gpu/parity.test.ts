@@ -56,4 +56,30 @@ describe.skipIf(!status.available)('CPU <-> CUDA parity of a notebook training r
       xa.setBackend('cpu');
     });
   }
+
+  // predict and evaluate hand the convolution views into the dataset that start
+  // at a batch's first row: with 5x5x1 images in batches of 3, 12 bytes past a
+  // 16-byte boundary (cuDNN kernels may refuse such pointers).
+  it('predict and evaluate a CNN on batches that start off 16-byte boundaries', async () => {
+    const n = 10;
+    const x = xa.tensor(randomFloats(n * 25, 3), [n, 5, 5, 1]);
+    const y = blobs(n, 4, 4).y;
+    const outputs: { pred: Float32Array; loss: number }[] = [];
+    for (const device of ['cpu', 'cuda:0']) {
+      xa.setBackend(device);
+      xa.setSeed(7);
+      const nn = new xa.Sequential();
+      nn.add(new xa.layers.Conv2D({ filters: 2, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [5, 5, 1] }));
+      nn.add(new xa.layers.Flatten());
+      nn.add(new xa.layers.Dense(4, { activation: 'softmax' }));
+      nn.compile({ optimizer: 'sgd', loss: 'categorical_crossentropy', metrics: ['accuracy'] });
+      const pred = (await nn.predict(x, { batchSize: 3 })).data as Float32Array;
+      const scores = await nn.evaluate(x, y, { batchSize: 3, verbose: 0 });
+      outputs.push({ pred, loss: Array.isArray(scores) ? scores[0] : scores });
+      nn.dispose();
+    }
+    expect(maxRelError(outputs[1].pred, outputs[0].pred)).toBeLessThan(1e-4);
+    expect(Math.abs(outputs[1].loss - outputs[0].loss) / outputs[0].loss).toBeLessThan(1e-4);
+    xa.setBackend('cpu');
+  });
 });

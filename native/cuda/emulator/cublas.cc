@@ -169,6 +169,7 @@ cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t transa, c
                               int n, int k, const float* alpha, const float* A, int lda, const float* B, int ldb,
                               const float* beta, float* C, int ldc) {
   Lock lock(xarxa_emu::device_mutex());
+  if (xarxa_emu::sticky_error() != cudaSuccess) return CUBLAS_STATUS_EXECUTION_FAILED;  // the context is lost
   const char* call = "cublasSgemm";
   if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
   if (!known_op(transa) || !known_op(transb)) return invalid(call, "unknown transa or transb");
@@ -209,6 +210,7 @@ cublasStatus_t cublasSgemv_v2(cublasHandle_t handle, cublasOperation_t trans, in
                               const float* A, int lda, const float* x, int incx, const float* beta, float* y,
                               int incy) {
   Lock lock(xarxa_emu::device_mutex());
+  if (xarxa_emu::sticky_error() != cudaSuccess) return CUBLAS_STATUS_EXECUTION_FAILED;  // the context is lost
   const char* call = "cublasSgemv";
   if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
   if (!known_op(trans)) return invalid(call, "unknown trans");

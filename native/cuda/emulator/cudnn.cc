@@ -11,6 +11,7 @@
 #include <cudnn.h>
 
 #include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -352,13 +353,19 @@ cudnnStatus_t rank_algos(const char* call, cudnnHandle_t handle, Direction d, co
 
 // ---- running a convolution -----------------------------------------------------------
 
+// Device memory, 16-byte aligned: cuDNN kernels with vector loads refuse less
+// (CUDNN_STATUS_BAD_PARAM_MISALIGNED_POINTER); the emulator holds every algorithm to it.
 cudnnStatus_t check_device(const char* call, const char* name, const void* p, size_t bytes) {
-  if (p && xarxa_emu::is_device_range(p, bytes)) return CUDNN_STATUS_SUCCESS;
   char where[32];
   std::snprintf(where, sizeof where, "%p", p);
-  return fail(CUDNN_STATUS_BAD_PARAM, call,
-              std::string(name) + " (" + std::to_string(bytes) + " bytes at " + where +
-                  ") is not inside one device allocation");
+  if (!p || !xarxa_emu::is_device_range(p, bytes))
+    return fail(CUDNN_STATUS_BAD_PARAM, call,
+                std::string(name) + " (" + std::to_string(bytes) + " bytes at " + where +
+                    ") is not inside one device allocation");
+  if (reinterpret_cast<uintptr_t>(p) % 16 != 0)
+    return fail(CUDNN_STATUS_BAD_PARAM_MISALIGNED_POINTER, call,
+                std::string(name) + " at " + where + " is not 16-byte aligned");
+  return CUDNN_STATUS_SUCCESS;
 }
 
 // alpha and beta are host memory (cuDNN reads them at the call) holding floats for float data.
@@ -711,6 +718,7 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t handle, const void* alpha, c
                                       void* workSpace, size_t workSpaceSizeInBytes, const void* beta,
                                       const cudnnTensorDescriptor_t yDesc, void* y) {
   Lock lock(xarxa_emu::device_mutex());
+  if (xarxa_emu::sticky_error() != cudaSuccess) return CUDNN_STATUS_EXECUTION_FAILED;  // the context is lost
   const char* call = "cudnnConvolutionForward";
   Conv g;
   float a = 0, b = 0;
@@ -775,6 +783,7 @@ cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t handle, const void* alp
                                            size_t workSpaceSizeInBytes, const void* beta,
                                            const cudnnTensorDescriptor_t dxDesc, void* dx) {
   Lock lock(xarxa_emu::device_mutex());
+  if (xarxa_emu::sticky_error() != cudaSuccess) return CUDNN_STATUS_EXECUTION_FAILED;  // the context is lost
   const char* call = "cudnnConvolutionBackwardData";
   Conv g;
   float a = 0, b = 0;
@@ -841,6 +850,7 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t handle, const void* a
                                              size_t workSpaceSizeInBytes, const void* beta,
                                              const cudnnFilterDescriptor_t dwDesc, void* dw) {
   Lock lock(xarxa_emu::device_mutex());
+  if (xarxa_emu::sticky_error() != cudaSuccess) return CUDNN_STATUS_EXECUTION_FAILED;  // the context is lost
   const char* call = "cudnnConvolutionBackwardFilter";
   Conv g;
   float a = 0, b = 0;

@@ -30,8 +30,9 @@ extern thread_local dim3 gridDim;
 namespace xarxa_emu {
 
 // Waits until every thread of the block got here; returns how many passed a
-// non-zero `predicate`.
-int block_barrier(int predicate);
+// non-zero `predicate`. `site` ("file:line") tells barriers apart: threads
+// waiting at different ones is divergent __syncthreads, a fault.
+int block_barrier(int predicate, const char* site);
 
 // Validates the launch as the driver does and queues the grid on `stream`.
 // `pointers` are the kernel's pointer arguments: each must point into device
@@ -84,8 +85,10 @@ Launch<P...> make_launch(void (*kernel)(P...), const char* name, dim3 grid, dim3
 #define XARXA_EMU_LAUNCH(kernel, ...) ::xarxa_emu::make_launch(kernel, #kernel, __VA_ARGS__)
 
 // ---- device intrinsics used by the backend's kernels ---------------------------------------
-inline void __syncthreads() { xarxa_emu::block_barrier(0); }
-inline int __syncthreads_count(int predicate) { return xarxa_emu::block_barrier(predicate); }
+#define XARXA_EMU_STR2(x) #x
+#define XARXA_EMU_STR(x) XARXA_EMU_STR2(x)
+#define __syncthreads() ::xarxa_emu::block_barrier(0, __FILE__ ":" XARXA_EMU_STR(__LINE__))
+#define __syncthreads_count(predicate) ::xarxa_emu::block_barrier((predicate), __FILE__ ":" XARXA_EMU_STR(__LINE__))
 
 // Threads never run at the same time here, so a plain read-modify-write is atomic.
 template <typename T>

@@ -19,10 +19,17 @@
 //     run pending work;
 //   - kernels: every block and thread of the grid, with __syncthreads on
 //     cooperative fibers; launch configurations are checked as the driver does.
+//   - faults: a kernel that reaches divergent __syncthreads or is given a host
+//     pointer faults; XARXA_CUDA_EMULATOR_FAULT_AT=N makes the Nth launch fault
+//     (sticky, as on a GPU: later library calls fail too).
 // What it cannot tell: timing, races between GPU threads or streams (work runs
-// one item at a time), the exact rounding of NVIDIA's math library and of
-// cuBLAS/cuDNN algorithms, and whether the real libraries accept a call it
-// accepts.
+// one item at a time, atomics in a fixed order), the exact rounding of NVIDIA's
+// math library and of cuBLAS/cuDNN algorithms, and whether the real libraries
+// accept a call it accepts (their own allocations, an algorithm that fails its
+// workspace query). Simplified: one device's worth of state (streams, memory and
+// handles do not belong to a device); __shared__ arrays keep the previous
+// block's values instead of starting undefined; pointers inside by-value
+// kernel arguments (structs) are not checked.
 #pragma once
 #include <cuda_runtime.h>
 

@@ -8,6 +8,8 @@
 #include <ucontext.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -32,7 +34,8 @@ struct Fiber {
   bool done = false;
   bool at_barrier = false;
   int predicate = 0;
-  int result = 0;  // what the barrier returns to this thread
+  const char* site = "";  // the barrier it waits at
+  int result = 0;         // what the barrier returns to this thread
 };
 
 // The block being run on this host thread.
@@ -108,6 +111,15 @@ void run_block_on_fibers(BlockRun& run, unsigned threads, dim3 block) {
       if (!f.done) live = true;
     }
     if (!live) break;
+    const char* site = nullptr;
+    for (unsigned t = 0; t < threads; t++) {
+      const Fiber& f = t_fibers[t];
+      if (!f.at_barrier) continue;
+      if (site && std::strcmp(site, f.site) != 0)
+        throw std::runtime_error(std::string("kernel ") + run.name + ": threads of one block wait at different " +
+                                 "__syncthreads (" + site + " and " + f.site + "), undefined on a GPU");
+      site = f.site;
+    }
     int count = 0;
     for (unsigned t = 0; t < threads; t++)
       if (t_fibers[t].at_barrier && t_fibers[t].predicate) count++;
@@ -150,7 +162,7 @@ void run_grid(const void* kernel, const char* name, dim3 grid, dim3 block, const
 
 }  // namespace
 
-int block_barrier(int predicate) {
+int block_barrier(int predicate, const char* site) {
   BlockRun* run = t_run;
   if (!run) throw std::runtime_error("__syncthreads outside a kernel");
   if (!run->fibers)
@@ -160,6 +172,7 @@ int block_barrier(int predicate) {
   Fiber& f = (*run->pool)[run->current];
   f.at_barrier = true;
   f.predicate = predicate;
+  f.site = site;
   swapcontext(&f.context, &run->scheduler);
   return f.result;
 }
@@ -177,7 +190,15 @@ void launch_kernel(const void* kernel, const char* name, dim3 grid, dim3 block, 
     return record_error(cudaErrorInvalidConfiguration);
   }
   if (param_bytes > 32764) return record_error(cudaErrorInvalidValue);  // the parameter buffer's limit
-  auto run = [kernel, name, grid, block, pointers = std::move(pointers), body = std::move(thread_body)] {
+  // XARXA_CUDA_EMULATOR_FAULT_AT=N: the process's Nth launch faults when it runs, as a kernel
+  // touching a bad address does on a GPU (the error is sticky: the context is lost).
+  static unsigned long long launches = 0;
+  const char* fault_at = std::getenv("XARXA_CUDA_EMULATOR_FAULT_AT");
+  const bool inject = fault_at && std::strtoull(fault_at, nullptr, 10) == ++launches;
+  auto run = [kernel, name, grid, block, inject, pointers = std::move(pointers), body = std::move(thread_body)] {
+    if (inject)
+      return device_fault(cudaErrorIllegalAddress, std::string("kernel ") + name + ": the fault asked for by " +
+                                                       "XARXA_CUDA_EMULATOR_FAULT_AT");
     for (const auto& p : pointers)
       if (!is_kernel_reachable(p.second))
         return device_fault(cudaErrorIllegalAddress, std::string("kernel ") + name + ": argument " +

@@ -432,10 +432,11 @@ cudaError_t cudaMemGetInfo(size_t* free, size_t* total) {
   return cudaSuccess;
 }
 
-// Host ends: page-locked memory is read or written when the copy runs (it is
-// asynchronous); pageable memory as CUDA documents it: a host-to-device copy
-// has consumed its source when the call returns, a device-to-host copy has
-// completed when it returns.
+// Host ends, pageable or page-locked: the copy reads or writes host memory when
+// it runs, after the host waits. CUDA 13 documents copies with pageable memory
+// only as "might be synchronous", so a caller must neither reuse the source nor
+// read the destination before it waits; running them late holds it to that.
+// Host-to-host copies are synchronous, as documented.
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, enum cudaMemcpyKind kind, cudaStream_t stream) {
   Lock lock(device_mutex());
   const char* call = "cudaMemcpyAsync";
@@ -462,16 +463,9 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, enum cudaM
 
   if (kind == cudaMemcpyHostToDevice) xarxa_emu::count(Counter::BytesToDevice, count);
   if (kind == cudaMemcpyDeviceToHost) xarxa_emu::count(Counter::BytesToHost, count);
-  if (kind == cudaMemcpyHostToDevice && !is_pinned(src, count)) {
-    auto staged = std::make_shared<std::vector<char>>(c, c + count);
-    enqueue(stream, [dst, staged] { std::memcpy(dst, staged->data(), staged->size()); });
-    return cudaSuccess;
-  }
-  if (kind == cudaMemcpyDeviceToHost && !is_pinned(dst, count)) {
-    run_all(*s);
-    xarxa_emu::count(Counter::HostWaits);
+  if (kind == cudaMemcpyHostToHost) {
     std::memcpy(dst, src, count);
-    return g_sticky != cudaSuccess ? fail(g_sticky) : cudaSuccess;
+    return cudaSuccess;
   }
   enqueue(stream, [dst, src, count] { std::memcpy(dst, src, count); });
   return cudaSuccess;
