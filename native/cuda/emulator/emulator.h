@@ -26,8 +26,10 @@
 // one item at a time, atomics in a fixed order), the exact rounding of NVIDIA's
 // math library and of cuBLAS/cuDNN algorithms, and whether the real libraries
 // accept a call it accepts (their own allocations, an algorithm that fails its
-// workspace query). Simplified: one device's worth of state (streams, memory and
-// handles do not belong to a device); __shared__ arrays keep the previous
+// workspace query). Devices (XARXA_CUDA_EMULATOR_DEVICES=N): memory, streams and
+// kernels belong to the device current when they were made, and using them from
+// another device is an error or a fault (cuBLAS/cuDNN calls through their
+// stream). Simplified: __shared__ arrays keep the previous
 // block's values instead of starting undefined; pointers inside by-value
 // kernel arguments (structs) are not checked.
 #pragma once
@@ -45,14 +47,19 @@ namespace xarxa_emu {
 // work runs under it.
 std::recursive_mutex& device_mutex();
 
-// Whether [p, p + bytes) lies inside one live cudaMalloc block.
+// Whether [p, p + bytes) lies inside one live cudaMalloc block of the calling
+// thread's current device (another GPU's memory is not addressable without
+// peer access, which the backend never enables).
 bool is_device_range(const void* p, size_t bytes);
-// Whether p points into device memory or page-locked host memory (cudaMallocHost),
-// the memory a kernel may touch.
-bool is_kernel_reachable(const void* p);
+// Whether p points into `device`'s memory or page-locked host memory
+// (cudaMallocHost), the memory a kernel on that device may touch.
+bool is_kernel_reachable(const void* p, int device);
+// The calling thread's current device (cudaSetDevice).
+int current_device();
 
 // Queues `work` on `stream` (0 = the legacy default stream); it runs in stream
-// order when the host waits. False for a stream that does not exist.
+// order when the host waits. False for a stream that does not exist or
+// belongs to a device other than the current one.
 bool enqueue(cudaStream_t stream, std::function<void()> work);
 
 // The calling thread's last error (what cudaGetLastError returns next), for

@@ -195,14 +195,16 @@ void launch_kernel(const void* kernel, const char* name, dim3 grid, dim3 block, 
   static unsigned long long launches = 0;
   const char* fault_at = std::getenv("XARXA_CUDA_EMULATOR_FAULT_AT");
   const bool inject = fault_at && std::strtoull(fault_at, nullptr, 10) == ++launches;
-  auto run = [kernel, name, grid, block, inject, pointers = std::move(pointers), body = std::move(thread_body)] {
+  const int device = current_device();
+  auto run = [kernel, name, grid, block, inject, device, pointers = std::move(pointers), body = std::move(thread_body)] {
     if (inject)
       return device_fault(cudaErrorIllegalAddress, std::string("kernel ") + name + ": the fault asked for by " +
                                                        "XARXA_CUDA_EMULATOR_FAULT_AT");
     for (const auto& p : pointers)
-      if (!is_kernel_reachable(p.second))
+      if (!is_kernel_reachable(p.second, device))
         return device_fault(cudaErrorIllegalAddress, std::string("kernel ") + name + ": argument " +
-                                                         std::to_string(p.first) + " is not device memory");
+                                                         std::to_string(p.first) + " is not memory of device " +
+                                                         std::to_string(device));
     run_grid(kernel, name, grid, block, body);
   };
   if (!enqueue(stream, std::move(run))) return record_error(cudaErrorInvalidResourceHandle);

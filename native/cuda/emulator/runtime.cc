@@ -59,9 +59,11 @@ struct DeviceBlock {
   char* map;       // the whole mapping, guard pages included
   size_t map_len;
   size_t size;     // bytes usable from the block's base
+  int device;      // the device it was allocated on
 };
 
 struct Stream {
+  int device = -1;  // the device current when it was created (-1: the default stream, any device)
   std::deque<std::pair<uint64_t, std::function<void()>>> queue;  // (sequence number, work)
   uint64_t enqueued = 0;  // sequence number of the last work queued
   uint64_t done = 0;      // of the last work run
@@ -77,7 +79,7 @@ struct Event {
 
 std::map<const char*, DeviceBlock> g_device;  // by base address
 std::map<const char*, size_t> g_pinned;       // cudaMallocHost blocks by base
-size_t g_device_used = 0;
+std::map<int, size_t> g_device_used;  // bytes allocated, per device
 Stream g_default_stream;                      // stream 0 (legacy) and the per-thread handle
 std::set<Stream*> g_streams;                  // created streams, in creation order of addresses
 std::set<Event*> g_events;
@@ -214,13 +216,16 @@ bool is_device_range(const void* p, size_t bytes) {
   std::lock_guard<std::recursive_mutex> lock(device_mutex());
   const char* base = nullptr;
   const DeviceBlock* b = block_of(p, &base);
-  return b && static_cast<const char*>(p) + bytes <= base + b->size;
+  return b && b->device == t_device && static_cast<const char*>(p) + bytes <= base + b->size;
 }
 
-bool is_kernel_reachable(const void* p) {
+bool is_kernel_reachable(const void* p, int device) {
   std::lock_guard<std::recursive_mutex> lock(device_mutex());
-  return block_of(p) != nullptr || is_pinned(p, 1);
+  const DeviceBlock* b = block_of(p);
+  return (b && b->device == device) || is_pinned(p, 1);
 }
+
+int current_device() { return t_device; }
 
 void count(Counter c, uint64_t n) {
   std::lock_guard<std::recursive_mutex> lock(device_mutex());
@@ -230,7 +235,7 @@ void count(Counter c, uint64_t n) {
 bool enqueue(cudaStream_t stream, std::function<void()> work) {
   std::lock_guard<std::recursive_mutex> lock(device_mutex());
   Stream* s = find_stream(stream);
-  if (!s) return false;
+  if (!s || (s->device >= 0 && s->device != t_device)) return false;  // another device's stream
   count(Counter::DeviceWork);
   s->queue.emplace_back(++s->enqueued, std::move(work));
   s->query_seen = false;
@@ -368,7 +373,7 @@ cudaError_t cudaMalloc(void** devPtr, size_t size) {
   }
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   const size_t rounded = (size + 255) / 256 * 256;
-  if (rounded > memory_limit() - g_device_used || rounded < size) return fail(cudaErrorMemoryAllocation);
+  if (rounded > memory_limit() - g_device_used[t_device] || rounded < size) return fail(cudaErrorMemoryAllocation);
   const size_t pages = (rounded + page - 1) / page * page;
   const size_t map_len = pages + 2 * page;
   void* map = mmap(nullptr, map_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -380,8 +385,8 @@ cudaError_t cudaMalloc(void** devPtr, size_t size) {
   }
   char* base = usable + (pages - rounded);
   std::memset(base, 0xFF, rounded);
-  g_device[base] = DeviceBlock{static_cast<char*>(map), map_len, rounded};
-  g_device_used += rounded;
+  g_device[base] = DeviceBlock{static_cast<char*>(map), map_len, rounded, t_device};
+  g_device_used[t_device] += rounded;
   *devPtr = base;
   return cudaSuccess;
 }
@@ -394,7 +399,7 @@ cudaError_t cudaFree(void* devPtr) {
   auto it = g_device.find(static_cast<const char*>(devPtr));
   if (it == g_device.end()) return reject("cudaFree", "not the start of a cudaMalloc block");
   munmap(it->second.map, it->second.map_len);
-  g_device_used -= it->second.size;
+  g_device_used[it->second.device] -= it->second.size;
   g_device.erase(it);
   return g_sticky != cudaSuccess ? fail(g_sticky) : cudaSuccess;
 }
@@ -428,7 +433,7 @@ cudaError_t cudaMemGetInfo(size_t* free, size_t* total) {
   if (cudaError_t e = check_usable()) return e;
   if (!free || !total) return fail(cudaErrorInvalidValue);
   *total = memory_limit();
-  *free = *total - g_device_used;
+  *free = *total - g_device_used[t_device];
   return cudaSuccess;
 }
 
@@ -467,7 +472,8 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, enum cudaM
     std::memcpy(dst, src, count);
     return cudaSuccess;
   }
-  enqueue(stream, [dst, src, count] { std::memcpy(dst, src, count); });
+  if (!enqueue(stream, [dst, src, count] { std::memcpy(dst, src, count); }))
+    return reject(call, "the stream belongs to another device", cudaErrorInvalidResourceHandle);
   return cudaSuccess;
 }
 
@@ -478,7 +484,8 @@ cudaError_t cudaMemsetAsync(void* devPtr, int value, size_t count, cudaStream_t 
   if (count == 0) return cudaSuccess;
   if (!is_device_range(devPtr, count))
     return reject("cudaMemsetAsync", "not " + std::to_string(count) + " bytes of device memory");
-  enqueue(stream, [devPtr, value, count] { std::memset(devPtr, value, count); });
+  if (!enqueue(stream, [devPtr, value, count] { std::memset(devPtr, value, count); }))
+    return reject("cudaMemsetAsync", "the stream belongs to another device", cudaErrorInvalidResourceHandle);
   return cudaSuccess;
 }
 
@@ -489,6 +496,7 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t* pStream, unsigned int flags)
   if (cudaError_t e = check_usable()) return e;
   if (!pStream) return fail(cudaErrorInvalidValue);
   Stream* s = new Stream();
+  s->device = t_device;
   g_streams.insert(s);
   *pStream = reinterpret_cast<cudaStream_t>(s);
   return cudaSuccess;
