@@ -236,10 +236,8 @@ void CudaBackend::bias_add(float* y, const float* bias, int rows, int cols) {
   launched("bias_add");
 }
 
-// One kernel instead of two for the element-wise activations; softmax (a row
-// reduction) keeps its own kernel after the bias.
+// One kernel instead of two (bias, then activation), softmax included.
 void CudaBackend::bias_activation_forward(Activation act, float* y, const float* bias, int rows, int cols) {
-  if (act == Activation::Softmax) return Backend::bias_activation_forward(act, y, bias, rows, cols);
   if (rows <= 0 || cols <= 0 || (!bias && act == Activation::Linear)) return;
   use_device();
   launch_bias_activation(stream_, act, y, bias, rows, cols);

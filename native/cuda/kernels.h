@@ -20,7 +20,7 @@ void launch_fill(cudaStream_t s, float* dst, float value, size_t n);
 // C[r, c] *= beta for a row-major [rows, cols] block with row stride ld (beta == 0 writes 0).
 void launch_scale_matrix(cudaStream_t s, float* c, int rows, int cols, int ld, float beta);
 void launch_bias_add(cudaStream_t s, float* y, const float* bias, int rows, int cols);
-// y = act(y + bias) for an element-wise act (not softmax); bias may be null.
+// y = act(y + bias), softmax included (one launch); bias may be null.
 void launch_bias_activation(cudaStream_t s, Activation act, float* y, const float* bias, int rows, int cols);
 void launch_activation_forward(cudaStream_t s, Activation act, const float* x, float* y, int rows, int cols);
 void launch_activation_backward(cudaStream_t s, Activation act, const float* y, const float* dy, float* dx,

@@ -52,16 +52,19 @@ __global__ void bias_activation_kernel(Activation act, float* y, const float* bi
 }
 
 // One thread per row, the CPU's loop order: max, exp and sum, scale by 1/sum.
-// In place is fine: each thread reads in[j] before it writes out[j].
-__global__ void softmax_rows_kernel(const float* x, float* y, int rows, int cols) {
+// In place is fine: each thread reads in[j] before it writes out[j]. With a
+// bias, softmax(x + bias) in one pass: the sum is rounded to float first, as
+// bias_add followed by the softmax is.
+__global__ void softmax_rows_kernel(const float* x, float* y, const float* bias, int rows, int cols) {
   XARXA_GRID_STRIDE(r, static_cast<size_t>(rows)) {
     const float* in = x + r * cols;
     float* out = y + r * cols;
-    float mx = in[0];
-    for (int j = 1; j < cols; j++) mx = mx < in[j] ? in[j] : mx;  // std::max(mx, in[j])
+    auto v = [&](int j) { return bias ? in[j] + bias[j] : in[j]; };
+    float mx = v(0);
+    for (int j = 1; j < cols; j++) mx = mx < v(j) ? v(j) : mx;  // std::max(mx, v(j))
     float sum = 0.0f;
     for (int j = 0; j < cols; j++) {
-      const float e = expf(in[j] - mx);
+      const float e = expf(v(j) - mx);
       out[j] = e;
       sum += e;
     }
@@ -242,13 +245,17 @@ void launch_bias_add(cudaStream_t s, float* y, const float* bias, int rows, int 
 
 void launch_bias_activation(cudaStream_t s, Activation act, float* y, const float* bias, int rows, int cols) {
   if (rows <= 0 || cols <= 0) return;
+  if (act == Activation::Softmax) {
+    softmax_rows_kernel<<<blocks_for(rows), kThreads, 0, s>>>(y, y, bias, rows, cols);
+    return;
+  }
   bias_activation_kernel<<<blocks_for(static_cast<size_t>(rows) * cols), kThreads, 0, s>>>(act, y, bias, rows, cols);
 }
 
 void launch_activation_forward(cudaStream_t s, Activation act, const float* x, float* y, int rows, int cols) {
   if (rows <= 0 || cols <= 0) return;
   if (act == Activation::Softmax) {
-    softmax_rows_kernel<<<blocks_for(rows), kThreads, 0, s>>>(x, y, rows, cols);
+    softmax_rows_kernel<<<blocks_for(rows), kThreads, 0, s>>>(x, y, nullptr, rows, cols);
   } else {
     const size_t n = static_cast<size_t>(rows) * cols;
     activation_forward_kernel<<<blocks_for(n), kThreads, 0, s>>>(act, x, y, n);

@@ -78,7 +78,7 @@ describe.skipIf(!emulated)('GPU traffic of a training step, on the emulator', ()
       // A 24-byte snapshot of the running totals (loss, correct, first NaN batch) every 10 batches, at most.
       expect(b.bytesToHost - a.bytesToHost).toBeLessThanOrEqual(Math.ceil(steps / 10) * 24);
       // Regression guards for the launch count (a step's launches are what bounds small models on a GPU).
-      expect(perStep('kernelLaunches')).toBeLessThanOrEqual(model === 'mnist-dense' ? 12 : 30);
+      expect(perStep('kernelLaunches')).toBeLessThanOrEqual(model === 'mnist-dense' ? 11 : 22);
     });
   }
 });
