@@ -122,8 +122,8 @@ ConvPlan& CudaBackend::conv_plan(const WindowParams& p, const char* op) {
     plan->wp = p.in_w + p.pad_left + plan->pad_right;
     pad_h = pad_w = 0;
     // cuDNN's tensor descriptors count elements in int.
-    const long long padded = static_cast<long long>(p.batch) * plan->hp * plan->wp * p.in_c;
-    if (padded > 0x7fffffffLL)
+    const size_t padded = plan->padded_floats();
+    if (padded > 0x7fffffffu)
       throw Error(std::string("cuda ") + op + ": the zero-padded input of " + std::to_string(padded) +
                   " floats is larger than cuDNN accepts (2^31 - 1); use a smaller batchSize: " + plan->describe());
   }
@@ -252,7 +252,7 @@ void CudaBackend::aligned_output_done(float* p, size_t floats, const Scratch& ho
 const float* CudaBackend::conv_input(const ConvPlan& plan, const float* x, Scratch& holder, const char* op) {
   const WindowParams& p = plan.p;
   if (!plan.padded) return aligned_input(x, input_floats(p), holder, op);
-  holder.reset(sizeof(float) * p.batch * plan.hp * plan.wp * p.in_c);
+  holder.reset(sizeof(float) * plan.padded_floats());
   launch_pad_nhwc(stream_, holder.f(), x, p.batch, p.in_h, p.in_w, p.in_c, p.pad_top, plan.pad_bottom, p.pad_left,
                   plan.pad_right);
   launched(op);
@@ -297,7 +297,7 @@ void CudaBackend::conv2d_backward_data(const WindowParams& p, const float* dy, c
   // With explicit padding, cuDNN writes the gradient of the padded image; the border is cropped.
   float* dout = nullptr;
   if (plan.padded) {
-    dxcopy.reset(sizeof(float) * p.batch * plan.hp * plan.wp * p.in_c);
+    dxcopy.reset(sizeof(float) * plan.padded_floats());
     dout = dxcopy.f();
   } else {
     dout = aligned_output(dx, input_floats(p), dxcopy);

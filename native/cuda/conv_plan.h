@@ -42,6 +42,8 @@ struct ConvPlan {
   bool padded = false;
   int pad_bottom = 0, pad_right = 0;  // explicit padding after (only when padded)
   int hp = 0, wp = 0;                 // the input size cuDNN sees
+  // Floats of the zero-padded input image [batch, hp, wp, in_c].
+  size_t padded_floats() const { return static_cast<size_t>(p.batch) * hp * wp * p.in_c; }
 
   cudnnTensorDescriptor_t x = nullptr;  // [batch, hp, wp, in_c] NHWC
   cudnnTensorDescriptor_t y = nullptr;  // [batch, out_h, out_w, out_c] NHWC

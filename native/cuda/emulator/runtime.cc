@@ -15,10 +15,8 @@
 #include <cstring>
 #include <deque>
 #include <map>
-#include <memory>
 #include <set>
 #include <string>
-#include <vector>
 
 #include "cuda/emulator/emulator.h"
 
@@ -203,6 +201,12 @@ const ErrorName kErrors[] = {
     {cudaErrorUnknown, "cudaErrorUnknown", "unknown error"},
 };
 
+const ErrorName* find_error(cudaError_t code) {
+  for (const ErrorName& e : kErrors)
+    if (e.code == code) return &e;
+  return nullptr;
+}
+
 }  // namespace
 
 // ---- emulator.h ----------------------------------------------------------------------------
@@ -276,15 +280,13 @@ cudaError_t cudaPeekAtLastError(void) {
 }
 
 const char* cudaGetErrorName(cudaError_t error) {
-  for (const ErrorName& e : kErrors)
-    if (e.code == error) return e.name;
-  return "unrecognized error code";
+  const ErrorName* e = find_error(error);
+  return e ? e->name : "unrecognized error code";
 }
 
 const char* cudaGetErrorString(cudaError_t error) {
-  for (const ErrorName& e : kErrors)
-    if (e.code == error) return e.text;
-  return "unrecognized error code";
+  const ErrorName* e = find_error(error);
+  return e ? e->text : "unrecognized error code";
 }
 
 // ---- devices and versions ---------------------------------------------------------------------
