@@ -1,5 +1,33 @@
-// Shared test data: small, seeded, learnable problems that run anywhere.
+// Shared test data: small, seeded, learnable problems that run anywhere; and
+// the child-process and CUDA-emulator plumbing several test files share.
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as xa from '../lib/index.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/**
+ * Runs `code`, an ES module in TypeScript, in a child Node process from the package root (so
+ * './lib/index.ts' resolves), with `args` after it on the command line; waits for it.
+ */
+export function runChild(code: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeout: number }): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, ['--import', TSX, '--input-type=module', '-e', code, ...args], {
+    cwd: ROOT,
+    env: options.env ?? process.env,
+    encoding: 'utf8',
+    timeout: options.timeout,
+  });
+}
+
+/** Whether the CUDA library in use is the CUDA emulator (scripts/cuda-emulator-check.sh); says so when not. */
+export function onCudaEmulator(tests: string): boolean {
+  const status = xa.backend.cudaStatus();
+  const emulated = status.available && xa.backend.info('cuda:0').name.includes('CUDA emulator');
+  if (!emulated) console.warn(`[gpu] ${tests} skipped: the CUDA library in use is not the emulator`);
+  return emulated;
+}
 
 /** Deterministic uniform floats in [0, 1). */
 export function randomFloats(n: number, seed: number): Float32Array {

@@ -5,19 +5,10 @@
 // runs in a child process: the user gets a JS error that names the problem,
 // never a crash, and the CPU still trains. Runs only when the CUDA library in
 // use is the emulator (scripts/cuda-emulator-check.sh); skips otherwise.
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import * as xa from '../../lib/index.js';
+import { onCudaEmulator, runChild } from '../helpers.js';
 
-const ROOT = path.resolve(__dirname, '../..');
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-
-const status = xa.backend.cudaStatus();
-const emulated = status.available && xa.backend.info('cuda:0').name.includes('CUDA emulator');
-if (!emulated) console.warn('[gpu] emulated fault tests skipped: the CUDA library in use is not the emulator');
+const emulated = onCudaEmulator('emulated fault tests');
 
 // Prints one line: "ok <final loss>" or "error <message>"; then, whatever happened, trains on the CPU.
 const CHILD = `
@@ -57,12 +48,7 @@ console.log('cpu ' + h.history.loss[0]);
 `;
 
 function run(env: Record<string, string>, model: 'dense' | 'cnn' = 'dense', samples = 256) {
-  const r = spawnSync(process.execPath, ['--import', TSX, '--input-type=module', '-e', CHILD, model, String(samples)], {
-    cwd: ROOT,
-    env: { ...process.env, XARXA_DEVICE: '', ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const r = runChild(CHILD, [model, String(samples)], { env: { ...process.env, XARXA_DEVICE: '', ...env }, timeout: 60_000 });
   expect({ status: r.status, signal: r.signal }, r.stderr).toEqual({ status: 0, signal: null });
   const line = (prefix: string) => r.stdout.split('\n').find((l) => l.startsWith(prefix + ' '))?.slice(prefix.length + 1);
   const cpuLoss = Number(line('cpu'));

@@ -5,19 +5,10 @@
 // missing cudaSetDevice) fails instead of passing. Same seed, same data: every
 // GPU ends with the weights a lone run on cuda:0 gets. Runs only when the CUDA
 // library in use is the emulator; skips otherwise.
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import * as xa from '../../lib/index.js';
+import { onCudaEmulator, runChild } from '../helpers.js';
 
-const ROOT = path.resolve(__dirname, '../..');
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-
-const status = xa.backend.cudaStatus();
-const emulated = status.available && xa.backend.info('cuda:0').name.includes('CUDA emulator');
-if (!emulated) console.warn('[gpu] emulated multi-GPU tests skipped: the CUDA library in use is not the emulator');
+const emulated = onCudaEmulator('emulated multi-GPU tests');
 
 // Prints JSON: the weights after training alone on cuda:0, then on cuda:0..3 at once, and what each device reports.
 const CHILD = `
@@ -53,10 +44,8 @@ models.forEach((m) => m.dispose());
 
 describe.skipIf(!emulated)('four GPUs, one model each, at once (on the emulator)', () => {
   it('every GPU trains its model concurrently to the weights of a lone run', { timeout: 120_000 }, () => {
-    const r = spawnSync(process.execPath, ['--import', TSX, '--input-type=module', '-e', CHILD], {
-      cwd: ROOT,
+    const r = runChild(CHILD, [], {
       env: { ...process.env, XARXA_CUDA_EMULATOR_DEVICES: '4', XARXA_DEVICE: '', UV_THREADPOOL_SIZE: '8' },
-      encoding: 'utf8',
       timeout: 110_000,
     });
     expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });

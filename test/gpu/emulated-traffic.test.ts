@@ -4,22 +4,14 @@
 // reads only the loss/accuracy scalars, every 10 batches. Two fits that differ
 // only in the number of batches are compared, so set-up work cancels out.
 // Runs only when the CUDA library in use is the emulator; skips otherwise.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import * as xa from '../../lib/index.js';
 import { MODELS } from '../../lib/run/models.js';
+import { onCudaEmulator, runChild } from '../helpers.js';
 
-const ROOT = path.resolve(__dirname, '../..');
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-
-const status = xa.backend.cudaStatus();
-const emulated = status.available && xa.backend.info('cuda:0').name.includes('CUDA emulator');
-if (!emulated) console.warn('[gpu] emulated traffic tests skipped: the CUDA library in use is not the emulator');
+const emulated = onCudaEmulator('emulated traffic tests');
 
 const CHILD = `
 import * as xa from './lib/index.ts';
@@ -46,12 +38,7 @@ interface Counters {
 
 function counters(model: string, samples: number): Counters {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'xarxa-traffic-')), 'counters.json');
-  const r = spawnSync(process.execPath, ['--import', TSX, '--input-type=module', '-e', CHILD, model, String(samples)], {
-    cwd: ROOT,
-    env: { ...process.env, XARXA_CUDA_EMULATOR_COUNTERS: file },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const r = runChild(CHILD, [model, String(samples)], { env: { ...process.env, XARXA_CUDA_EMULATOR_COUNTERS: file }, timeout: 120_000 });
   expect({ status: r.status, signal: r.signal }, r.stderr).toEqual({ status: 0, signal: null });
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }

@@ -2,14 +2,8 @@
 // process ends with the code it asked for, never with a crash (a signal, an
 // abort in native teardown) or a hang. Runs on the device under test
 // (XARXA_DEVICE is passed on), so a GPU run covers CUDA teardown too.
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const ROOT = path.resolve(__dirname, '../..');
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+import { runChild } from '../helpers.js';
 
 const CHILD = `
 import * as xa from './lib/index.ts';
@@ -27,12 +21,7 @@ nn.fit(x, y, { epochs: 1000, batchSize: 8, verbose: 0, callbacks: { onTrainBegin
 describe('process.exit during fit', () => {
   it('exits with the requested code, at any moment of a native training job', { timeout: 120_000 }, () => {
     for (const delay of [0, 5, 20, 60, 150]) {
-      const r = spawnSync(process.execPath, ['--import', TSX, '--input-type=module', '-e', CHILD, String(delay)], {
-        cwd: ROOT,
-        env: process.env,
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
+      const r = runChild(CHILD, [String(delay)], { timeout: 60_000 });
       expect({ delay, status: r.status, signal: r.signal }).toEqual({ delay, status: 3, signal: null });
       expect(r.stderr, `delay ${delay} ms`).not.toMatch(/error|abort|segmentation|terminate|assert|fatal/i);
     }
