@@ -43,6 +43,7 @@ async function runModel(model: ModelName, data: Dataset, specs: EngineSpec[], ar
   const live: Live[] = [];
   const t = timeouts(args);
   for (const spec of specs) {
+    if (spec.models && !spec.models.includes(model)) continue;
     const row: EngineResult = { engine: spec.id, label: spec.label, status: 'ok', epochs: [] };
     rows.push(row);
     const how = spec.command(args.quick);
@@ -69,7 +70,7 @@ async function runModel(model: ModelName, data: Dataset, specs: EngineSpec[], ar
     row.batchSize = BATCH;
     row.steps = Math.ceil(n / BATCH);
     const config = { engine: spec.id, model, x: data.xFile, y: data.yFile, n, shape: data.shape, batchSize: BATCH, lr: LR, seed: args.seed };
-    live.push({ spec, child: new Child(how.cmd, how.args, config), row });
+    live.push({ spec, child: new Child(how.cmd, how.args, config, spec.env), row });
   }
 
   const drop = (l: Live, m: Message) => {

@@ -4,7 +4,9 @@
 # C++ and linked with the CPU emulation of the CUDA runtime, cuBLAS and cuDNN in
 # native/cuda/emulator) and runs
 #   1. xarxa_cuda_selftest against it: every Backend op compared with the CPU backend;
-#   2. the same with cuDNN refusing the preferred algorithm of each convolution direction;
+#   2. the same with cuDNN refusing the preferred algorithm of each convolution direction,
+#      in NCHW (XARXA_CUDNN_LAYOUT=nchw), and with NHWC unsupported or failing in some
+#      directions (the backend moves those to NCHW);
 #   3. the JS tests a GPU run leans on (XARXA_DEVICE=cuda, XARXA_CUDA_LIBRARY=the emulator):
 #      the GPU tests (test/gpu) and the oracle, layer, training and concurrency tests,
 #      at the GPU tolerance 1e-4 (scripts/gpu-check.sh runs the whole suite on a GPU).
@@ -36,6 +38,14 @@ say "self-test on the emulator: $(tail -n 1 "$OUT/selftest.txt") ($(( $(date +%s
 XARXA_CUDA_EMULATOR_FAIL_ALGOS=fwd:1,bwd_data:1,bwd_filter:1 "$OUT/xarxa_cuda_selftest" "$lib" > "$OUT/selftest-fallback.txt" 2>&1 \
   || { cat "$OUT/selftest-fallback.txt"; say "FAILED: self-test with cuDNN algorithms refused"; exit 1; }
 say "self-test with the preferred cuDNN algorithms refused: $(tail -n 1 "$OUT/selftest-fallback.txt")"
+XARXA_CUDNN_LAYOUT=nchw "$OUT/xarxa_cuda_selftest" "$lib" > "$OUT/selftest-nchw.txt" 2>&1 \
+  || { cat "$OUT/selftest-nchw.txt"; say "FAILED: self-test with cuDNN in NCHW"; exit 1; }
+say "self-test with cuDNN in NCHW: $(tail -n 1 "$OUT/selftest-nchw.txt")"
+# No NHWC forward algorithm at all; backward-data's all fail when run; backward-filter stays NHWC.
+XARXA_CUDA_EMULATOR_NO_NHWC=fwd XARXA_CUDA_EMULATOR_FAIL_ALGOS=bwd_data:nhwc "$OUT/xarxa_cuda_selftest" "$lib" \
+  > "$OUT/selftest-layout-fallback.txt" 2>&1 \
+  || { cat "$OUT/selftest-layout-fallback.txt"; say "FAILED: self-test with NHWC refused"; exit 1; }
+say "self-test with NHWC refused (forward, backward-data): $(tail -n 1 "$OUT/selftest-layout-fallback.txt")"
 
 [ -f build/Release/xarxa.node ] || { say "FAILED: no build/Release/xarxa.node (run npm install first)"; exit 1; }
 # The suites a GPU run exercises most (scripts/gpu-check.sh runs them all): the GPU tests (parity, memory,

@@ -39,6 +39,8 @@ nvidia-smi > "$OUT_DIR/nvidia-smi.txt" 2>&1 || true
 step build npx cmake-js compile --CDWITH_CUDA=ON
 # Every op on CUDA against the CPU backend, op by op (native/cuda/selftest).
 step selftest bash -c 'cmake --build build --target xarxa_cuda_selftest && build/Release/xarxa_cuda_selftest build/Release/libxarxa_cuda.so'
+# Again with cuDNN on NCHW copies (the fallback where cuDNN has no NHWC algorithm; the bench compares both).
+step selftest-nchw env XARXA_CUDNN_LAYOUT=nchw build/Release/xarxa_cuda_selftest build/Release/libxarxa_cuda.so
 step info node --import tsx --input-type=module -e "import * as xa from './lib/index.ts'; console.log(JSON.stringify({status: xa.backend.cudaStatus(), info: xa.backend.cudaStatus().available ? xa.backend.info('cuda:0') : null}, null, 1))"
 step tests-cuda env XARXA_DEVICE=cuda XARXA_TEST_TOLERANCE=1e-4 npx vitest run --reporter=verbose
 step tests-cpu env XARXA_DEVICE=cpu npx vitest run test/core test/oracle test/gpu
@@ -61,6 +63,7 @@ const report = {
   testsCuda: summary(read("tests-cuda.log")),
   testsCpu: summary(read("tests-cpu.log")),
   selftestTail: (read("selftest.log") || "").split("\n").slice(-15),
+  selftestNchwTail: (read("selftest-nchw.log") || "").split("\n").slice(-3),
   bench,
 };
 fs.writeFileSync(out + "/gpu-check.json", JSON.stringify(report, null, 1));
@@ -69,4 +72,4 @@ console.log(JSON.stringify({ status: report.status, testsCuda: report.testsCuda,
   "$(for k in "${!SECONDS_TAKEN[@]}"; do printf '"%s":%s\n' "$k" "${SECONDS_TAKEN[$k]}"; done | paste -sd, | sed 's/^/{/;s/$/}/')" \
   "$(( $(date +%s) - START ))" "$LOG_DIR"
 echo "report: $OUT_DIR/gpu-check.json ($(( $(date +%s) - START ))s)"
-for k in build selftest tests-cuda tests-cpu; do [ "${STATUS[$k]:-1}" = 0 ] || exit 1; done
+for k in build selftest selftest-nchw tests-cuda tests-cpu; do [ "${STATUS[$k]:-1}" = 0 ] || exit 1; done

@@ -11,6 +11,10 @@ export interface EngineSpec {
   id: string;
   label: string;
   suite: Suite;
+  /** The models it runs (default: all). */
+  models?: ModelName[];
+  /** Environment for its child process, on top of the bench's own. */
+  env?: Record<string, string>;
   /** Most samples this engine trains on per model (slow engines), with the reason. */
   cap?: Partial<Record<ModelName, { samples: number; quickSamples: number | 0; why: string }>>;
   /** Command to start it, or the reason it cannot run here. */
@@ -55,6 +59,15 @@ export const ENGINES: EngineSpec[] = [
   },
   { id: 'xarxa-cuda', label: 'xarxa (CUDA)', suite: 'gpu', command: () => node('xarxa.ts') },
   {
+    // cuDNN on NCHW copies (XARXA_CUDNN_LAYOUT, native/cuda/conv.cc): tells whether NHWC, the default, is the faster layout.
+    id: 'xarxa-cuda-nchw',
+    label: 'xarxa (CUDA, cuDNN in NCHW)',
+    suite: 'gpu',
+    models: ['cifar-cnn'],
+    env: { XARXA_CUDNN_LAYOUT: 'nchw' },
+    command: () => node('xarxa.ts'),
+  },
+  {
     id: 'torch-eager',
     label: 'PyTorch eager (CUDA)',
     suite: 'gpu',
@@ -82,11 +95,11 @@ export class Child {
   private exited = false;
   exitCode: number | null = null;
 
-  constructor(cmd: string, args: string[], config: Record<string, unknown>) {
+  constructor(cmd: string, args: string[], config: Record<string, unknown>, env: Record<string, string> = {}) {
     this.proc = spawn(cmd, [...args, JSON.stringify(config)], {
       cwd: REPO,
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2', PYTHONUNBUFFERED: '1' },
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2', PYTHONUNBUFFERED: '1', ...env },
     });
     readline.createInterface({ input: this.proc.stdout! }).on('line', (line) => {
       if (!line.startsWith('@@BENCH ')) return; // library chatter

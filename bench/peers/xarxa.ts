@@ -1,4 +1,5 @@
-// xarxa as a benchmark engine (child process): engine 'xarxa' (CPU) or 'xarxa-cuda'.
+// xarxa as a benchmark engine (child process): engine 'xarxa' (CPU), or 'xarxa-cuda' and
+// 'xarxa-cuda-nchw' (the same on the GPU; its XARXA_CUDNN_LAYOUT comes from bench/lib/engines.ts).
 // Same protocol as the other peers (bench/peers/protocol.ts).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -6,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { fail, loadData, readConfig, send, serve, type ChildConfig } from './protocol.js';
 
 const cfg: ChildConfig = readConfig();
-const device = cfg.engine === 'xarxa-cuda' ? 'cuda' : 'cpu';
+const device = cfg.engine.startsWith('xarxa-cuda') ? 'cuda' : 'cpu';
 
 let xa: typeof import('../../lib/index.js');
 let models: typeof import('../../lib/run/models.js').MODELS;

@@ -1,11 +1,14 @@
-// 2-D convolution through cuDNN's (legacy, v7-style) convolution API on NHWC
-// tensors. Our kernel layout is [k_h, k_w, in_c, out_c] (HWIO); cuDNN's NHWC
-// filter layout is KRSC = [out_c, k_h, k_w, in_c], so the kernel is transposed
-// into scratch memory for each call (and the filter gradient transposed back).
+// 2-D convolution through cuDNN's (legacy, v7-style) convolution API. Our
+// tensors are NHWC and our kernels [k_h, k_w, in_c, out_c] (HWIO). cuDNN runs
+// each direction in NHWC (a KRSC = [out_c, k_h, k_w, in_c] filter) or, where no
+// NHWC algorithm runs or XARXA_CUDNN_LAYOUT=nchw asks for it, in NCHW (a KCRS =
+// [out_c, in_c, k_h, k_w] filter) on transposed copies. The kernel is
+// transposed into scratch memory for each call (and the filter gradient back).
 // Math mode CUDNN_FMA_MATH: plain FP32 kernels, never TF32 tensor cores
 // (CUDNN_DEFAULT_MATH would allow TF32 on Ampere and newer).
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -75,11 +78,15 @@ bool no_output(const WindowParams& p) { return p.batch == 0 || p.out_h == 0 || p
 
 }  // namespace
 
+const char* layout_name(ConvLayout l) { return l == ConvLayout::NHWC ? "NHWC" : "NCHW"; }
+
 ConvPlan::~ConvPlan() {
   if (conv) cudnnDestroyConvolutionDescriptor(conv);
-  if (w) cudnnDestroyFilterDescriptor(w);
-  if (y) cudnnDestroyTensorDescriptor(y);
-  if (x) cudnnDestroyTensorDescriptor(x);
+  for (ConvDescriptors* d : {&nhwc, &nchw}) {
+    if (d->w) cudnnDestroyFilterDescriptor(d->w);
+    if (d->y) cudnnDestroyTensorDescriptor(d->y);
+    if (d->x) cudnnDestroyTensorDescriptor(d->x);
+  }
 }
 
 std::string ConvPlan::describe() const {
@@ -90,6 +97,15 @@ std::string ConvPlan::describe() const {
                   "," + s(p.out_h) + "," + s(p.out_w) + "," + s(p.out_c) + "]";
   if (padded) d += " (explicit padding bottom " + s(pad_bottom) + " right " + s(pad_right) + ")";
   return d;
+}
+
+ConvLayoutChoice conv_layout_choice() {
+  const char* v = std::getenv("XARXA_CUDNN_LAYOUT");
+  const std::string s = v ? v : "";
+  if (s.empty() || s == "auto") return ConvLayoutChoice::Auto;
+  if (s == "nhwc") return ConvLayoutChoice::NHWC;
+  if (s == "nchw") return ConvLayoutChoice::NCHW;
+  throw Error("cuda create: XARXA_CUDNN_LAYOUT must be auto, nhwc or nchw, got '" + s + "'");
 }
 
 ConvPlan& CudaBackend::conv_plan(const WindowParams& p, const char* op) {
@@ -128,22 +144,25 @@ ConvPlan& CudaBackend::conv_plan(const WindowParams& p, const char* op) {
                   " floats is larger than cuDNN accepts (2^31 - 1); use a smaller batchSize: " + plan->describe());
   }
 
-  XARXA_CUDNN_CHECK(op, cudnnCreateTensorDescriptor(&plan->x));
-  XARXA_CUDNN_CHECK(op, cudnnCreateTensorDescriptor(&plan->y));
-  XARXA_CUDNN_CHECK(op, cudnnCreateFilterDescriptor(&plan->w));
+  for (ConvLayout layout : {ConvLayout::NHWC, ConvLayout::NCHW}) {
+    ConvDescriptors& d = layout == ConvLayout::NHWC ? plan->nhwc : plan->nchw;
+    const cudnnTensorFormat_t format = layout == ConvLayout::NHWC ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+    XARXA_CUDNN_CHECK(op, cudnnCreateTensorDescriptor(&d.x));
+    XARXA_CUDNN_CHECK(op, cudnnCreateTensorDescriptor(&d.y));
+    XARXA_CUDNN_CHECK(op, cudnnCreateFilterDescriptor(&d.w));
+    XARXA_CUDNN_CHECK(op, cudnnSetTensor4dDescriptor(d.x, format, CUDNN_DATA_FLOAT, p.batch, p.in_c, plan->hp,
+                                                     plan->wp));
+    XARXA_CUDNN_CHECK(op, cudnnSetTensor4dDescriptor(d.y, format, CUDNN_DATA_FLOAT, p.batch, p.out_c, p.out_h,
+                                                     p.out_w));
+    XARXA_CUDNN_CHECK(op, cudnnSetFilter4dDescriptor(d.w, CUDNN_DATA_FLOAT, format, p.out_c, p.in_c, p.k_h, p.k_w));
+  }
   XARXA_CUDNN_CHECK(op, cudnnCreateConvolutionDescriptor(&plan->conv));
-  XARXA_CUDNN_CHECK(op, cudnnSetTensor4dDescriptor(plan->x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, p.batch, p.in_c,
-                                                   plan->hp, plan->wp));
-  XARXA_CUDNN_CHECK(op, cudnnSetTensor4dDescriptor(plan->y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, p.batch, p.out_c,
-                                                   p.out_h, p.out_w));
-  XARXA_CUDNN_CHECK(op, cudnnSetFilter4dDescriptor(plan->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, p.out_c, p.in_c,
-                                                   p.k_h, p.k_w));
   XARXA_CUDNN_CHECK(op, cudnnSetConvolution2dDescriptor(plan->conv, pad_h, pad_w, p.stride_h, p.stride_w, 1, 1,
                                                         CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
   XARXA_CUDNN_CHECK(op, cudnnSetConvolutionMathType(plan->conv, CUDNN_FMA_MATH));
 
   int n = 0, c = 0, h = 0, w = 0;
-  XARXA_CUDNN_CHECK(op, cudnnGetConvolution2dForwardOutputDim(plan->conv, plan->x, plan->w, &n, &c, &h, &w));
+  XARXA_CUDNN_CHECK(op, cudnnGetConvolution2dForwardOutputDim(plan->conv, plan->nhwc.x, plan->nhwc.w, &n, &c, &h, &w));
   if (n != p.batch || c != p.out_c || h != p.out_h || w != p.out_w)
     throw Error(std::string("cuda ") + op + ": window parameters do not match: cuDNN computes an output of [" +
                 std::to_string(n) + "," + std::to_string(h) + "," + std::to_string(w) + "," + std::to_string(c) +
@@ -154,51 +173,61 @@ ConvPlan& CudaBackend::conv_plan(const WindowParams& p, const char* op) {
   return ref;
 }
 
-void CudaBackend::rank_conv_algos(ConvPlan& plan, ConvDirection d, const char* op) {
-  ConvAlgos& a = plan.algos(d);
+std::vector<ConvAlgos::Candidate> CudaBackend::conv_candidates(const ConvPlan& plan, ConvDirection d,
+                                                               ConvLayout layout, const char* op) {
+  const ConvDescriptors& t = plan.descriptors(layout);
   int max_count = 0, returned = 0;
   switch (d) {
     case ConvDirection::Forward: {
       XARXA_CUDNN_CHECK(op, cudnnGetConvolutionForwardAlgorithmMaxCount(cudnn_, &max_count));
       std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(std::max(1, max_count));
-      XARXA_CUDNN_CHECK(op, cudnnGetConvolutionForwardAlgorithm_v7(cudnn_, plan.x, plan.w, plan.conv, plan.y,
+      XARXA_CUDNN_CHECK(op, cudnnGetConvolutionForwardAlgorithm_v7(cudnn_, t.x, t.w, plan.conv, t.y,
                                                                    (int)perf.size(), &returned, perf.data()));
-      a.candidates = fp32_candidates(perf, returned, [&](cudnnConvolutionFwdAlgo_t algo, size_t* bytes) {
-        return cudnnGetConvolutionForwardWorkspaceSize(cudnn_, plan.x, plan.w, plan.conv, plan.y, algo, bytes);
+      return fp32_candidates(perf, returned, [&](cudnnConvolutionFwdAlgo_t algo, size_t* bytes) {
+        return cudnnGetConvolutionForwardWorkspaceSize(cudnn_, t.x, t.w, plan.conv, t.y, algo, bytes);
       });
-      break;
     }
     case ConvDirection::BackwardData: {
       XARXA_CUDNN_CHECK(op, cudnnGetConvolutionBackwardDataAlgorithmMaxCount(cudnn_, &max_count));
       std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(std::max(1, max_count));
-      XARXA_CUDNN_CHECK(op, cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnn_, plan.w, plan.y, plan.conv, plan.x,
+      XARXA_CUDNN_CHECK(op, cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnn_, t.w, t.y, plan.conv, t.x,
                                                                         (int)perf.size(), &returned, perf.data()));
-      a.candidates = fp32_candidates(perf, returned, [&](cudnnConvolutionBwdDataAlgo_t algo, size_t* bytes) {
-        return cudnnGetConvolutionBackwardDataWorkspaceSize(cudnn_, plan.w, plan.y, plan.conv, plan.x, algo, bytes);
+      return fp32_candidates(perf, returned, [&](cudnnConvolutionBwdDataAlgo_t algo, size_t* bytes) {
+        return cudnnGetConvolutionBackwardDataWorkspaceSize(cudnn_, t.w, t.y, plan.conv, t.x, algo, bytes);
       });
-      break;
     }
-    case ConvDirection::BackwardFilter: {
-      XARXA_CUDNN_CHECK(op, cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(cudnn_, &max_count));
-      std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perf(std::max(1, max_count));
-      XARXA_CUDNN_CHECK(op, cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnn_, plan.x, plan.y, plan.conv, plan.w,
-                                                                          (int)perf.size(), &returned, perf.data()));
-      a.candidates = fp32_candidates(perf, returned, [&](cudnnConvolutionBwdFilterAlgo_t algo, size_t* bytes) {
-        return cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnn_, plan.x, plan.y, plan.conv, plan.w, algo, bytes);
-      });
+    case ConvDirection::BackwardFilter:
       break;
-    }
+  }
+  XARXA_CUDNN_CHECK(op, cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(cudnn_, &max_count));
+  std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perf(std::max(1, max_count));
+  XARXA_CUDNN_CHECK(op, cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnn_, t.x, t.y, plan.conv, t.w,
+                                                                      (int)perf.size(), &returned, perf.data()));
+  return fp32_candidates(perf, returned, [&](cudnnConvolutionBwdFilterAlgo_t algo, size_t* bytes) {
+    return cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnn_, t.x, t.y, plan.conv, t.w, algo, bytes);
+  });
+}
+
+ConvLayout CudaBackend::conv_layout(ConvPlan& plan, ConvDirection d, const char* op) {
+  ConvAlgos& a = plan.algos(d);
+  if (a.ranked) return a.layout;
+  a.layout = layout_choice_ == ConvLayoutChoice::NCHW ? ConvLayout::NCHW : ConvLayout::NHWC;
+  a.candidates = conv_candidates(plan, d, a.layout, op);
+  if (a.candidates.empty() && layout_choice_ == ConvLayoutChoice::Auto) {
+    a.nhwc_failures = "cuDNN offers no FP32 algorithm";
+    a.layout = ConvLayout::NCHW;
+    a.candidates = conv_candidates(plan, d, a.layout, op);
   }
   if (a.candidates.empty())
     throw Error(std::string("cuda ") + op + ": cuDNN offers no FP32 " + direction_name(d) + " algorithm for " +
-                plan.describe());
+                plan.describe() + (a.nhwc_failures.empty() ? " in " + std::string(layout_name(a.layout)) : " in NHWC or NCHW"));
   a.ranked = true;
+  return a.layout;
 }
 
-void CudaBackend::run_conv(ConvPlan& plan, ConvDirection d, const char* op,
+bool CudaBackend::run_conv(ConvPlan& plan, ConvDirection d, const char* op,
                            const std::function<cudnnStatus_t(int algo, void* workspace, size_t bytes)>& call) {
   ConvAlgos& a = plan.algos(d);
-  if (!a.ranked) rank_conv_algos(plan, d, op);
   std::string failures;
   for (ConvAlgos::Candidate& c : a.candidates) {
     if (!c.failed) {
@@ -206,7 +235,7 @@ void CudaBackend::run_conv(ConvPlan& plan, ConvDirection d, const char* op,
         Scratch ws(*alloc_, c.workspace, op);
         const cudnnStatus_t s = call(c.algo, ws.get(), c.workspace);
         cudaGetLastError();  // anything cuDNN left in the last-error slot is not our next kernel's
-        if (s == CUDNN_STATUS_SUCCESS) return;
+        if (s == CUDNN_STATUS_SUCCESS) return true;
         if (!try_next_algo(s)) throw_cudnn(op, "cudnnConvolution", s);
         // After a failed kernel of ours (a sticky error) every algorithm fails:
         // report that error, not a list of innocent algorithms.
@@ -222,8 +251,18 @@ void CudaBackend::run_conv(ConvPlan& plan, ConvDirection d, const char* op,
     failures += std::string("; algorithm ") + std::to_string(c.algo) + " (workspace " + std::to_string(c.workspace) +
                 " bytes): " + c.why;
   }
+  if (a.layout == ConvLayout::NHWC && layout_choice_ == ConvLayoutChoice::Auto) {
+    // No NHWC algorithm runs for this shape: NCHW from now on.
+    a.nhwc_failures = failures.substr(2);
+    a.layout = ConvLayout::NCHW;
+    a.candidates = conv_candidates(plan, d, a.layout, op);
+    if (!a.candidates.empty()) return false;
+    failures = "; cuDNN offers no FP32 algorithm";
+  }
+  std::string why = failures.substr(2);  // without the leading "; "
+  if (!a.nhwc_failures.empty()) why = "in NHWC: " + a.nhwc_failures + "; in NCHW: " + why;
   throw Error(std::string("cuda ") + op + ": no cuDNN " + direction_name(d) + " algorithm could run " +
-              plan.describe() + failures);
+              plan.describe() + ": " + why);
 }
 
 // A tensor as cuDNN reads it: p itself when 16-byte aligned, else a copy in `holder`.
@@ -247,38 +286,112 @@ void CudaBackend::aligned_output_done(float* p, size_t floats, const Scratch& ho
     XARXA_CUDA_CHECK(op, cudaMemcpyAsync(p, holder.get(), sizeof(float) * floats, cudaMemcpyDeviceToDevice, stream_));
 }
 
-// The input image as cuDNN gets it: zero-padded into `holder` when TF's
-// padding is asymmetric, else x (aligned).
-const float* CudaBackend::conv_input(const ConvPlan& plan, const float* x, Scratch& holder, const char* op) {
-  const WindowParams& p = plan.p;
-  if (!plan.padded) return aligned_input(x, input_floats(p), holder, op);
-  holder.reset(sizeof(float) * plan.padded_floats());
-  launch_pad_nhwc(stream_, holder.f(), x, p.batch, p.in_h, p.in_w, p.in_c, p.pad_top, plan.pad_bottom, p.pad_left,
-                  plan.pad_right);
+// An NHWC tensor [n, h, w, c] as cuDNN reads it in `layout`: aligned, or an NCHW copy in `holder`.
+const float* CudaBackend::tensor_in(ConvLayout layout, const float* t, int n, int c, int h, int w, Scratch& holder,
+                                    const char* op) {
+  const size_t floats = static_cast<size_t>(n) * c * h * w;
+  if (layout == ConvLayout::NHWC) return aligned_input(t, floats, holder, op);
+  holder.reset(sizeof(float) * floats);
+  launch_nhwc_to_nchw(stream_, holder.f(), t, n, c, h, w);
   launched(op);
   return holder.f();
 }
+
+// Where cuDNN writes an NHWC tensor [n, h, w, c] in `layout`: see aligned_output; in NCHW always `holder`.
+float* CudaBackend::tensor_out(ConvLayout layout, float* t, size_t floats, Scratch& holder) {
+  if (layout == ConvLayout::NHWC) return aligned_output(t, floats, holder);
+  holder.reset(sizeof(float) * floats);
+  return holder.f();
+}
+
+void CudaBackend::tensor_out_done(ConvLayout layout, float* t, int n, int c, int h, int w, const Scratch& holder,
+                                  const char* op) {
+  if (layout == ConvLayout::NHWC) return aligned_output_done(t, static_cast<size_t>(n) * c * h * w, holder, op);
+  launch_nchw_to_nhwc(stream_, t, holder.f(), n, c, h, w);
+  launched(op);
+}
+
+// The input image as cuDNN gets it in `layout`: zero-padded when TF's padding
+// is asymmetric, aligned, NCHW when asked.
+const float* CudaBackend::conv_input(const ConvPlan& plan, ConvLayout layout, const float* x, Scratch& holder,
+                                     const char* op) {
+  const WindowParams& p = plan.p;
+  if (!plan.padded) return tensor_in(layout, x, p.batch, p.in_c, p.in_h, p.in_w, holder, op);
+  Scratch nhwc(*alloc_, 0, op);  // NCHW: the padded NHWC image on its way
+  float* padded = nullptr;
+  if (layout == ConvLayout::NHWC) {
+    holder.reset(sizeof(float) * plan.padded_floats());
+    padded = holder.f();
+  } else {
+    nhwc.reset(sizeof(float) * plan.padded_floats());
+    padded = nhwc.f();
+  }
+  launch_pad_nhwc(stream_, padded, x, p.batch, p.in_h, p.in_w, p.in_c, p.pad_top, plan.pad_bottom, p.pad_left,
+                  plan.pad_right);
+  launched(op);
+  if (layout == ConvLayout::NHWC) return padded;
+  return tensor_in(layout, padded, p.batch, p.in_c, plan.hp, plan.wp, holder, op);
+}
+
+// Our HWIO kernel [rs, in_c, out_c] as cuDNN's filter in `layout`, in `holder`:
+// KRSC [out_c, rs, in_c], or KCRS [out_c, in_c, rs].
+const float* CudaBackend::conv_kernel(const WindowParams& p, ConvLayout layout, const float* w, Scratch& holder,
+                                      const char* op) {
+  const int rs = p.k_h * p.k_w;
+  holder.reset(sizeof(float) * kernel_floats(p));
+  if (layout == ConvLayout::NHWC) {
+    launch_transpose(stream_, holder.f(), w, rs * p.in_c, p.out_c);
+    launched(op);
+    return holder.f();
+  }
+  Scratch krsc(*alloc_, sizeof(float) * kernel_floats(p), op);
+  launch_transpose(stream_, krsc.f(), w, rs * p.in_c, p.out_c);
+  launched(op);
+  launch_nhwc_to_nchw(stream_, holder.f(), krsc.f(), p.out_c, p.in_c, p.k_h, p.k_w);  // per output channel
+  launched(op);
+  return holder.f();
+}
+
+// The filter gradient cuDNN wrote in `layout` (conv_kernel's form) into our HWIO dw.
+void CudaBackend::conv_kernel_grad_done(const WindowParams& p, ConvLayout layout, const float* dk, float* dw,
+                                        const char* op) {
+  const int rs = p.k_h * p.k_w;
+  Scratch krsc(*alloc_, 0, op);
+  if (layout == ConvLayout::NCHW) {
+    krsc.reset(sizeof(float) * kernel_floats(p));
+    launch_nchw_to_nhwc(stream_, krsc.f(), dk, p.out_c, p.in_c, p.k_h, p.k_w);
+    launched(op);
+    dk = krsc.f();
+  }
+  launch_transpose(stream_, dw, dk, p.out_c, rs * p.in_c);
+  launched(op);
+}
+
+// Each direction prepares its operands in the layout its plan runs in and
+// calls cuDNN; when no algorithm runs in NHWC, run_conv moves the direction to
+// NCHW and the loop prepares them again (at most once).
 
 void CudaBackend::conv2d_forward(const WindowParams& p, const float* x, const float* w, float* y) {
   const char* op = "conv2d_forward";
   if (no_output(p)) return;
   use_device();
   ConvPlan& plan = conv_plan(p, op);
-
-  const int rsc = p.k_h * p.k_w * p.in_c;
-  Scratch krsc(*alloc_, sizeof(float) * kernel_floats(p), op);
-  launch_transpose(stream_, krsc.f(), w, rsc, p.out_c);  // [rsc, out_c] -> [out_c, rsc]
-  launched(op);
-
-  Scratch xcopy(*alloc_, 0, op), ycopy(*alloc_, 0, op);
-  const float* xin = conv_input(plan, x, xcopy, op);
-  float* yout = aligned_output(y, output_floats(p), ycopy);
-  const float one = 1.0f, zero = 0.0f;
-  run_conv(plan, ConvDirection::Forward, op, [&](int algo, void* ws, size_t bytes) {
-    return cudnnConvolutionForward(cudnn_, &one, plan.x, xin, plan.w, krsc.f(), plan.conv,
-                                   static_cast<cudnnConvolutionFwdAlgo_t>(algo), ws, bytes, &zero, plan.y, yout);
-  });
-  aligned_output_done(y, output_floats(p), ycopy, op);
+  for (;;) {
+    const ConvLayout layout = conv_layout(plan, ConvDirection::Forward, op);
+    const ConvDescriptors& t = plan.descriptors(layout);
+    Scratch kernel(*alloc_, 0, op), xcopy(*alloc_, 0, op), ycopy(*alloc_, 0, op);
+    const float* k = conv_kernel(p, layout, w, kernel, op);
+    const float* xin = conv_input(plan, layout, x, xcopy, op);
+    float* yout = tensor_out(layout, y, output_floats(p), ycopy);
+    const float one = 1.0f, zero = 0.0f;
+    if (!run_conv(plan, ConvDirection::Forward, op, [&](int algo, void* ws, size_t bytes) {
+          return cudnnConvolutionForward(cudnn_, &one, t.x, xin, t.w, k, plan.conv,
+                                         static_cast<cudnnConvolutionFwdAlgo_t>(algo), ws, bytes, &zero, t.y, yout);
+        }))
+      continue;
+    tensor_out_done(layout, y, p.batch, p.out_c, p.out_h, p.out_w, ycopy, op);
+    return;
+  }
 }
 
 void CudaBackend::conv2d_backward_data(const WindowParams& p, const float* dy, const float* w, float* dx) {
@@ -286,34 +399,40 @@ void CudaBackend::conv2d_backward_data(const WindowParams& p, const float* dy, c
   if (no_output(p)) return fill(dx, 0.0f, input_floats(p));
   use_device();
   ConvPlan& plan = conv_plan(p, op);
-
-  const int rsc = p.k_h * p.k_w * p.in_c;
-  Scratch krsc(*alloc_, sizeof(float) * kernel_floats(p), op);
-  launch_transpose(stream_, krsc.f(), w, rsc, p.out_c);
-  launched(op);
-
-  Scratch dycopy(*alloc_, 0, op), dxcopy(*alloc_, 0, op);
-  const float* dyin = aligned_input(dy, output_floats(p), dycopy, op);
-  // With explicit padding, cuDNN writes the gradient of the padded image; the border is cropped.
-  float* dout = nullptr;
-  if (plan.padded) {
-    dxcopy.reset(sizeof(float) * plan.padded_floats());
-    dout = dxcopy.f();
-  } else {
-    dout = aligned_output(dx, input_floats(p), dxcopy);
-  }
-  const float one = 1.0f, zero = 0.0f;
-  run_conv(plan, ConvDirection::BackwardData, op, [&](int algo, void* ws, size_t bytes) {
-    return cudnnConvolutionBackwardData(cudnn_, &one, plan.w, krsc.f(), plan.y, dyin, plan.conv,
-                                        static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), ws, bytes, &zero, plan.x,
-                                        dout);
-  });
-  if (plan.padded) {
-    launch_crop_nhwc(stream_, dx, dxcopy.f(), p.batch, p.in_h, p.in_w, p.in_c, p.pad_top, plan.pad_bottom, p.pad_left,
-                     plan.pad_right);
+  for (;;) {
+    const ConvLayout layout = conv_layout(plan, ConvDirection::BackwardData, op);
+    const ConvDescriptors& t = plan.descriptors(layout);
+    Scratch kernel(*alloc_, 0, op), dycopy(*alloc_, 0, op), dxcopy(*alloc_, 0, op);
+    const float* k = conv_kernel(p, layout, w, kernel, op);
+    const float* dyin = tensor_in(layout, dy, p.batch, p.out_c, p.out_h, p.out_w, dycopy, op);
+    // With explicit padding, cuDNN writes the gradient of the padded image; the border is cropped.
+    float* dout = nullptr;
+    if (plan.padded) {
+      dxcopy.reset(sizeof(float) * plan.padded_floats());
+      dout = dxcopy.f();
+    } else {
+      dout = tensor_out(layout, dx, input_floats(p), dxcopy);
+    }
+    const float one = 1.0f, zero = 0.0f;
+    if (!run_conv(plan, ConvDirection::BackwardData, op, [&](int algo, void* ws, size_t bytes) {
+          return cudnnConvolutionBackwardData(cudnn_, &one, t.w, k, t.y, dyin, plan.conv,
+                                              static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), ws, bytes, &zero, t.x,
+                                              dout);
+        }))
+      continue;
+    if (!plan.padded) return tensor_out_done(layout, dx, p.batch, p.in_c, p.in_h, p.in_w, dxcopy, op);
+    const float* padded_grad = dout;
+    Scratch nhwc(*alloc_, 0, op);
+    if (layout == ConvLayout::NCHW) {
+      nhwc.reset(sizeof(float) * plan.padded_floats());
+      launch_nchw_to_nhwc(stream_, nhwc.f(), dout, p.batch, p.in_c, plan.hp, plan.wp);
+      launched(op);
+      padded_grad = nhwc.f();
+    }
+    launch_crop_nhwc(stream_, dx, padded_grad, p.batch, p.in_h, p.in_w, p.in_c, p.pad_top, plan.pad_bottom,
+                     p.pad_left, plan.pad_right);
     launched(op);
-  } else {
-    aligned_output_done(dx, input_floats(p), dxcopy, op);
+    return;
   }
 }
 
@@ -322,20 +441,23 @@ void CudaBackend::conv2d_backward_filter(const WindowParams& p, const float* x, 
   if (no_output(p)) return fill(dw, 0.0f, kernel_floats(p));
   use_device();
   ConvPlan& plan = conv_plan(p, op);
-
-  Scratch xcopy(*alloc_, 0, op), dycopy(*alloc_, 0, op);
-  const float* xin = conv_input(plan, x, xcopy, op);
-  const float* dyin = aligned_input(dy, output_floats(p), dycopy, op);
-  const int rsc = p.k_h * p.k_w * p.in_c;
-  Scratch dkrsc(*alloc_, sizeof(float) * kernel_floats(p), op);
-  const float one = 1.0f, zero = 0.0f;
-  run_conv(plan, ConvDirection::BackwardFilter, op, [&](int algo, void* ws, size_t bytes) {
-    return cudnnConvolutionBackwardFilter(cudnn_, &one, plan.x, xin, plan.y, dyin, plan.conv,
-                                          static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), ws, bytes, &zero, plan.w,
-                                          dkrsc.f());
-  });
-  launch_transpose(stream_, dw, dkrsc.f(), p.out_c, rsc);  // [out_c, rsc] -> [rsc, out_c]
-  launched(op);
+  for (;;) {
+    const ConvLayout layout = conv_layout(plan, ConvDirection::BackwardFilter, op);
+    const ConvDescriptors& t = plan.descriptors(layout);
+    Scratch xcopy(*alloc_, 0, op), dycopy(*alloc_, 0, op);
+    const float* xin = conv_input(plan, layout, x, xcopy, op);
+    const float* dyin = tensor_in(layout, dy, p.batch, p.out_c, p.out_h, p.out_w, dycopy, op);
+    Scratch dk(*alloc_, sizeof(float) * kernel_floats(p), op);
+    const float one = 1.0f, zero = 0.0f;
+    if (!run_conv(plan, ConvDirection::BackwardFilter, op, [&](int algo, void* ws, size_t bytes) {
+          return cudnnConvolutionBackwardFilter(cudnn_, &one, t.x, xin, t.y, dyin, plan.conv,
+                                                static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), ws, bytes, &zero,
+                                                t.w, dk.f());
+        }))
+      continue;
+    conv_kernel_grad_done(p, layout, dk.f(), dw, op);
+    return;
+  }
 }
 
 }  // namespace cuda

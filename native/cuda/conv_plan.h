@@ -1,6 +1,6 @@
 // What conv.cc caches per convolution shape (one WindowParams): the cuDNN
-// descriptors, whether the input needs explicit padding, and for each
-// direction the algorithms cuDNN ranks for it and the one in use (ranked on
+// descriptors (in both layouts), whether the input needs explicit padding, and
+// for each direction the layout and algorithms cuDNN ranks for it (ranked on
 // first use).
 #pragma once
 #include <cudnn.h>
@@ -16,9 +16,21 @@ namespace cuda {
 
 enum class ConvDirection { Forward, BackwardData, BackwardFilter };
 
-// One direction of one convolution shape: the FP32 algorithms cuDNN's
-// heuristics offer for it, best first with deterministic ones ahead. Each
-// call uses the first that runs. One that fails (cuDNN cannot run this shape,
+// The memory layout cuDNN runs a convolution in. Our tensors are NHWC and our
+// kernels HWIO; cuDNN gets NHWC tensors with a KRSC filter, or, where it has no
+// NHWC algorithm for a shape (FP32 NHWC is cuDNN's less travelled path) or
+// XARXA_CUDNN_LAYOUT=nchw asks for it, NCHW copies with a KCRS filter.
+enum class ConvLayout { NHWC, NCHW };
+const char* layout_name(ConvLayout l);
+
+// Which layouts CUDA backends try (XARXA_CUDNN_LAYOUT): NHWC, then NCHW when
+// no NHWC algorithm runs (auto, the default); or only one of them.
+enum class ConvLayoutChoice { Auto, NHWC, NCHW };
+ConvLayoutChoice conv_layout_choice();  // from XARXA_CUDNN_LAYOUT; throws on a bad value
+
+// One direction of one convolution shape: the layout it runs in and the FP32
+// algorithms cuDNN's heuristics offer for it there, best first with
+// deterministic ones ahead. Each call uses the first that runs. One that fails (cuDNN cannot run this shape,
 // its workspace does not fit in the device's memory, ...) is skipped for this
 // shape from then on: retrying it would cost a failed launch, or emptying
 // every model's memory cache, on every batch.
@@ -30,7 +42,16 @@ struct ConvAlgos {
     std::string why;   // what it failed with
   };
   bool ranked = false;
+  ConvLayout layout = ConvLayout::NHWC;
   std::vector<Candidate> candidates;
+  std::string nhwc_failures;  // why no NHWC algorithm ran, once this direction moved to NCHW
+};
+
+// cuDNN's view of a convolution's tensors in one layout.
+struct ConvDescriptors {
+  cudnnTensorDescriptor_t x = nullptr;  // [batch, in_c, hp, wp]
+  cudnnTensorDescriptor_t y = nullptr;  // [batch, out_c, out_h, out_w]
+  cudnnFilterDescriptor_t w = nullptr;  // [out_c, in_c, k_h, k_w]: KRSC in memory for NHWC, KCRS for NCHW
 };
 
 struct ConvPlan {
@@ -45,9 +66,8 @@ struct ConvPlan {
   // Floats of the zero-padded input image [batch, hp, wp, in_c].
   size_t padded_floats() const { return static_cast<size_t>(p.batch) * hp * wp * p.in_c; }
 
-  cudnnTensorDescriptor_t x = nullptr;  // [batch, hp, wp, in_c] NHWC
-  cudnnTensorDescriptor_t y = nullptr;  // [batch, out_h, out_w, out_c] NHWC
-  cudnnFilterDescriptor_t w = nullptr;  // KRSC = [out_c, k_h, k_w, in_c]
+  ConvDescriptors nhwc, nchw;
+  const ConvDescriptors& descriptors(ConvLayout l) const { return l == ConvLayout::NHWC ? nhwc : nchw; }
   cudnnConvolutionDescriptor_t conv = nullptr;
 
   ConvAlgos forward, backward_data, backward_filter;

@@ -20,6 +20,7 @@ std::string version_string(int v) {  // 130002 -> "13.0.2"
 CudaBackend::CudaBackend(int ordinal) : device_(ordinal) {
   const char* op = "create";
   try {
+    layout_choice_ = conv_layout_choice();
     XARXA_CUDA_CHECK(op, cudaSetDevice(ordinal));
     cudaDeviceProp prop;
     XARXA_CUDA_CHECK(op, cudaGetDeviceProperties(&prop, ordinal));

@@ -17,12 +17,10 @@
 
 #include "core/backend.h"
 #include "cuda/allocator.h"
+#include "cuda/conv_plan.h"
 
 namespace xarxa {
 namespace cuda {
-
-struct ConvPlan;  // conv_plan.h
-enum class ConvDirection;
 
 class CudaBackend final : public Backend {
  public:
@@ -120,13 +118,25 @@ class CudaBackend final : public Backend {
   const float* aligned_input(const float* p, size_t floats, Scratch& holder, const char* op);
   float* aligned_output(float* p, size_t floats, Scratch& holder);
   void aligned_output_done(float* p, size_t floats, const Scratch& holder, const char* op);
-  const float* conv_input(const ConvPlan& plan, const float* x, Scratch& holder, const char* op);
-  // Ranks cuDNN's algorithms for one direction of `plan` (once), then runs
-  // `call(algo, workspace, bytes)` with the one in use, falling back to the
-  // next when it cannot run (conv.cc).
-  void run_conv(ConvPlan& plan, ConvDirection d, const char* op,
+  // Operands in the layout cuDNN runs in (conv.cc): an NHWC tensor in, out,
+  // and back; the (padded) input image; the kernel and its gradient.
+  const float* tensor_in(ConvLayout layout, const float* t, int n, int c, int h, int w, Scratch& holder,
+                         const char* op);
+  float* tensor_out(ConvLayout layout, float* t, size_t floats, Scratch& holder);
+  void tensor_out_done(ConvLayout layout, float* t, int n, int c, int h, int w, const Scratch& holder,
+                       const char* op);
+  const float* conv_input(const ConvPlan& plan, ConvLayout layout, const float* x, Scratch& holder, const char* op);
+  const float* conv_kernel(const WindowParams& p, ConvLayout layout, const float* w, Scratch& holder, const char* op);
+  void conv_kernel_grad_done(const WindowParams& p, ConvLayout layout, const float* dk, float* dw, const char* op);
+  // The layout direction d of `plan` runs in; ranks cuDNN's algorithms there on first use.
+  ConvLayout conv_layout(ConvPlan& plan, ConvDirection d, const char* op);
+  std::vector<ConvAlgos::Candidate> conv_candidates(const ConvPlan& plan, ConvDirection d, ConvLayout layout,
+                                                   const char* op);
+  // Runs call(algo, workspace, bytes) with the first of the direction's
+  // algorithms that runs. False when none ran in NHWC and the direction has
+  // moved to NCHW: the caller prepares its operands again and calls again.
+  bool run_conv(ConvPlan& plan, ConvDirection d, const char* op,
                 const std::function<cudnnStatus_t(int algo, void* workspace, size_t bytes)>& call);
-  void rank_conv_algos(ConvPlan& plan, ConvDirection d, const char* op);
 
   int device_ = 0;
   std::string name_;
@@ -151,6 +161,7 @@ class CudaBackend final : public Backend {
   float* ones_ = nullptr;  // allocator-owned (internal)
   int ones_len_ = 0;
 
+  ConvLayoutChoice layout_choice_ = ConvLayoutChoice::Auto;  // XARXA_CUDNN_LAYOUT, read at creation
   std::mutex plans_mu_;
   std::map<std::array<int, 14>, std::unique_ptr<ConvPlan>> conv_plans_;
 };

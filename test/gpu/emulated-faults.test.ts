@@ -34,6 +34,7 @@ function build() {
 }
 try {
   xa.setBackend('cuda');
+  xa.setSeed(7);
   const nn = build();
   const h = await nn.fit(x, y, { epochs: 3, batchSize: 32, verbose: 0 });
   console.log('ok ' + h.history.loss.join(' '));
@@ -90,6 +91,39 @@ describe.skipIf(!emulated)('CUDA faults, on the emulator', () => {
     expect(losses[2]).toBeLessThan(losses[0]);
   });
 
+  // FP32 NHWC is cuDNN's less travelled path: where it has no algorithm for a
+  // shape, or none that runs, the backend moves that direction to NCHW copies.
+  let reference: number[] | undefined;
+  const nhwcLosses = () => (reference ??= run({}, 'cnn', 64).ok!.split(' ').map(Number));
+  const expectSameLosses = (ok: string | undefined, reference: number[]) => {
+    const losses = ok!.split(' ').map(Number);
+    expect(losses).toHaveLength(3);
+    losses.forEach((l, i) => expect(l).toBeCloseTo(reference[i], 5));
+  };
+
+  it('cuDNN offers no NHWC algorithm in any direction: the CNN trains in NCHW, with the same losses', () => {
+    const r = run({ XARXA_CUDA_EMULATOR_NO_NHWC: 'all' }, 'cnn', 64);
+    expect(r.error).toBeUndefined();
+    expectSameLosses(r.ok, nhwcLosses());
+  });
+
+  it('no NHWC algorithm runs forward or backward-data (filter stays NHWC): the same losses', () => {
+    const r = run({ XARXA_CUDA_EMULATOR_FAIL_ALGOS: 'fwd:nhwc,bwd_data:nhwc' }, 'cnn', 64);
+    expect(r.error).toBeUndefined();
+    expectSameLosses(r.ok, nhwcLosses());
+  });
+
+  it('XARXA_CUDNN_LAYOUT=nchw: the same losses; =nhwc without NHWC support: the error says where it looked', () => {
+    expectSameLosses(run({ XARXA_CUDNN_LAYOUT: 'nchw' }, 'cnn', 64).ok, nhwcLosses());
+    const r = run({ XARXA_CUDNN_LAYOUT: 'nhwc', XARXA_CUDA_EMULATOR_NO_NHWC: 'fwd' }, 'cnn', 64);
+    expect(r.error).toMatch(/conv2d_forward: cuDNN offers no FP32 forward algorithm for x \[32,16,16,3\] .* in NHWC$/);
+  });
+
+  it('a bad XARXA_CUDNN_LAYOUT: names the variable and its values', () => {
+    const r = run({ XARXA_CUDNN_LAYOUT: 'chwn' }, 'cnn', 64);
+    expect(r.error).toMatch(/XARXA_CUDNN_LAYOUT must be auto, nhwc or nchw, got 'chwn'/);
+  });
+
   it('a kernel faults on the device (a bad address): the error says so, then the CPU trains', () => {
     // The 40th launch of the process: a kernel in the first epoch's training steps.
     const r = run({ XARXA_CUDA_EMULATOR_FAULT_AT: '40' }, 'cnn', 256);
@@ -99,6 +133,8 @@ describe.skipIf(!emulated)('CUDA faults, on the emulator', () => {
 
   it('cuDNN can run no forward algorithm: the error lists what each said', () => {
     const r = run({ XARXA_CUDA_EMULATOR_FAIL_ALGOS: 'fwd:1,fwd:0' }, 'cnn', 64);
-    expect(r.error).toMatch(/no cuDNN forward algorithm could run .*algorithm 1 .*NOT_SUPPORTED.*algorithm 0 .*NOT_SUPPORTED/);
+    expect(r.error).toMatch(
+      /no cuDNN forward algorithm could run .*: in NHWC: algorithm 1 .*NOT_SUPPORTED.*algorithm 0 .*NOT_SUPPORTED.*; in NCHW: algorithm 1 .*algorithm 0 /,
+    );
   });
 });

@@ -7,7 +7,13 @@
 // Environment (read at each call, so a test can change it):
 //   XARXA_CUDA_EMULATOR_FAIL_ALGOS  a comma list such as "fwd:1,bwd_data:1,bwd_filter:1"
 //                                   (direction:algorithm): running one of these answers
-//                                   CUDNN_STATUS_NOT_SUPPORTED, to test the backend's fallback
+//                                   CUDNN_STATUS_NOT_SUPPORTED, to test the backend's fallback;
+//                                   "direction:nhwc" fails every algorithm of that direction on
+//                                   NHWC tensors (the heuristics still offer them)
+//   XARXA_CUDA_EMULATOR_NO_NHWC     "all" or a comma list of directions (fwd, bwd_data,
+//                                   bwd_filter) for which NHWC tensors are not supported at all:
+//                                   the heuristics rank every algorithm NOT_SUPPORTED, as cuDNN
+//                                   does for a configuration it has no kernel for
 #include <cudnn.h>
 
 #include <climits>
@@ -71,10 +77,12 @@ struct cudnnContext {
 };
 struct cudnnTensorStruct {
   bool set = false;
+  cudnnTensorFormat_t format = CUDNN_TENSOR_NCHW;
   Layout4 layout;  // (n, c, h, w)
 };
 struct cudnnFilterStruct {
   bool set = false;
+  cudnnTensorFormat_t format = CUDNN_TENSOR_NCHW;
   Layout4 layout;  // (k, c, r, s)
 };
 struct cudnnConvolutionStruct {
@@ -186,6 +194,7 @@ struct Conv {
   Layout4 y;  // output (n, k, oh, ow)
   int pad_h = 0, pad_w = 0, u = 1, v = 1, dil_h = 1, dil_w = 1;
   bool flip = false;  // CUDNN_CONVOLUTION: the filter is applied rotated by 180 degrees
+  bool nhwc = false;  // all three in NHWC (KRSC), else all in NCHW (KCRS)
 
   int filter_row(int r) const { return flip ? w.size[2] - 1 - r : r; }
   int filter_col(int s) const { return flip ? w.size[3] - 1 - s : s; }
@@ -233,6 +242,13 @@ cudnnStatus_t make_conv(const char* call, const cudnnConvolutionStruct* conv, co
     return fail(CUDNN_STATUS_BAD_PARAM, call,
                 "the output descriptor is " + yl.text() + " but the convolution gives " +
                     dims_text(dims[0], dims[1], dims[2], dims[3]));
+  // cuDNN's legacy convolutions want x, y and the filter in one layout; mixing is a bug of ours.
+  if (x->format != w->format || y->format != x->format)
+    return fail(CUDNN_STATUS_NOT_SUPPORTED_LAYOUT, call,
+                std::string("x is ") + (x->format == CUDNN_TENSOR_NHWC ? "NHWC" : "NCHW") + ", the filter " +
+                    (w->format == CUDNN_TENSOR_NHWC ? "NHWC" : "NCHW") + " and y " +
+                    (y->format == CUDNN_TENSOR_NHWC ? "NHWC" : "NCHW") + ": the emulator wants one layout for all");
+  g->nhwc = x->format == CUDNN_TENSOR_NHWC;
   g->x = x->layout;
   g->w = w->layout;
   g->y = yl;
@@ -295,6 +311,34 @@ AlgoList algos_for(Direction d) {
   return {kBackwardFilterAlgos, 3, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, "bwd_filter"};
 }
 
+// Whether the comma list in environment variable `var` holds `want`.
+bool env_lists(const char* var, const std::string& want) {
+  const char* v = std::getenv(var);
+  if (!v) return false;
+  const std::string list(v);
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    if (list.compare(start, end - start, want) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+// Whether XARXA_CUDA_EMULATOR_FAIL_ALGOS lists "<direction>:<algo>", or "<direction>:nhwc" for NHWC tensors.
+bool told_to_fail(Direction d, int algo, const Conv& g) {
+  const std::string hook = std::string(algos_for(d).hook) + ":";
+  return env_lists("XARXA_CUDA_EMULATOR_FAIL_ALGOS", hook + std::to_string(algo)) ||
+         (g.nhwc && env_lists("XARXA_CUDA_EMULATOR_FAIL_ALGOS", hook + "nhwc"));
+}
+
+// Whether XARXA_CUDA_EMULATOR_NO_NHWC makes this direction's NHWC configuration unsupported.
+bool nhwc_unsupported(Direction d, const Conv& g) {
+  return g.nhwc && (env_lists("XARXA_CUDA_EMULATOR_NO_NHWC", "all") ||
+                    env_lists("XARXA_CUDA_EMULATOR_NO_NHWC", algos_for(d).hook));
+}
+
 // The workspace `algo` needs: none, or a float per cell of the direction's output.
 cudnnStatus_t workspace_bytes(const char* call, Direction d, int algo, const Conv& g, size_t* bytes) {
   const AlgoList list = algos_for(d);
@@ -305,25 +349,12 @@ cudnnStatus_t workspace_bytes(const char* call, Direction d, int algo, const Con
     if (list.algos[i].id == algo) found = &list.algos[i];
   if (!found)
     return fail(CUDNN_STATUS_NOT_SUPPORTED, call, "the emulator does not implement algorithm " + std::to_string(algo));
+  if (nhwc_unsupported(d, g))
+    return fail(CUDNN_STATUS_NOT_SUPPORTED_LAYOUT, call,
+                "XARXA_CUDA_EMULATOR_NO_NHWC: algorithm " + std::to_string(algo) + " does not support NHWC here");
   const Layout4& out = d == Direction::Forward ? g.y : d == Direction::BackwardData ? g.x : g.w;
   *bytes = found->workspace ? sizeof(float) * static_cast<size_t>(out.cells()) : 0;
   return CUDNN_STATUS_SUCCESS;
-}
-
-// Whether XARXA_CUDA_EMULATOR_FAIL_ALGOS lists "<direction>:<algo>".
-bool told_to_fail(Direction d, int algo) {
-  const char* v = std::getenv("XARXA_CUDA_EMULATOR_FAIL_ALGOS");
-  if (!v) return false;
-  const std::string list(v);
-  const std::string want = std::string(algos_for(d).hook) + ":" + std::to_string(algo);
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t end = list.find(',', start);
-    if (end == std::string::npos) end = list.size();
-    if (list.compare(start, end - start, want) == 0) return true;
-    start = end + 1;
-  }
-  return false;
 }
 
 // cudnnGet*Algorithm_v7: the offered algorithms, best first, all usable.
@@ -340,9 +371,8 @@ cudnnStatus_t rank_algos(const char* call, cudnnHandle_t handle, Direction d, co
     Perf p;
     std::memset(&p, 0, sizeof p);
     p.algo = static_cast<decltype(p.algo)>(a.id);
-    p.status = CUDNN_STATUS_SUCCESS;
-    p.time = 0.1f * (i + 1);  // nothing is timed; this only keeps the ranking's order
-    workspace_bytes(call, d, a.id, g, &p.memory);
+    p.status = workspace_bytes(call, d, a.id, g, &p.memory);  // NOT_SUPPORTED where NHWC is refused
+    p.time = p.status == CUDNN_STATUS_SUCCESS ? 0.1f * (i + 1) : -1.0f;  // nothing is timed: the order only
     p.determinism = a.determinism;
     p.mathType = a.math;
     perf[i] = p;
@@ -408,7 +438,7 @@ cudnnStatus_t prepare(const char* call, Direction d, cudnnHandle_t handle, const
   if (s == CUDNN_STATUS_SUCCESS) s = check_device(call, ops.y_name, ops.y, sizeof(float) * g->y.span());
   if (s == CUDNN_STATUS_SUCCESS && ws && ws_bytes > 0) s = check_device(call, "workSpace", ws, ws_bytes);
   if (s != CUDNN_STATUS_SUCCESS) return s;
-  if (told_to_fail(d, algo))
+  if (told_to_fail(d, algo, *g))
     return fail(CUDNN_STATUS_NOT_SUPPORTED, call,
                 "XARXA_CUDA_EMULATOR_FAIL_ALGOS told the emulator to fail algorithm " + std::to_string(algo));
   return CUDNN_STATUS_SUCCESS;
@@ -575,6 +605,7 @@ cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t tensorDesc, cud
   if (!tensorDesc) return fail(CUDNN_STATUS_BAD_PARAM, call, "tensorDesc is null");
   const cudnnStatus_t s = check_4d(call, dataType, format, n, c, h, w);
   if (s != CUDNN_STATUS_SUCCESS) return s;
+  tensorDesc->format = format;
   tensorDesc->layout = packed(format, n, c, h, w);
   tensorDesc->set = true;
   return CUDNN_STATUS_SUCCESS;
@@ -601,6 +632,7 @@ cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t filterDesc, cud
   if (!filterDesc) return fail(CUDNN_STATUS_BAD_PARAM, call, "filterDesc is null");
   const cudnnStatus_t s = check_4d(call, dataType, format, k, c, h, w);
   if (s != CUDNN_STATUS_SUCCESS) return s;
+  filterDesc->format = format;
   filterDesc->layout = packed(format, k, c, h, w);
   filterDesc->set = true;
   return CUDNN_STATUS_SUCCESS;
