@@ -38,13 +38,17 @@ step() {  # step NAME COMMAND...: runs, logs to LOG_DIR/NAME.log, records status
 nvidia-smi > "$OUT_DIR/nvidia-smi.txt" 2>&1 || true
 step build npx cmake-js compile --CDWITH_CUDA=ON
 # Every op on CUDA against the CPU backend, op by op (native/cuda/selftest).
-step selftest bash -c 'cmake --build build --target xarxa_cuda_selftest && build/Release/xarxa_cuda_selftest build/Release/libxarxa_cuda.so'
+# The library under test: the one just built, unless XARXA_CUDA_LIBRARY names another (scripts/gpu-check-rehearsal.sh
+# points it at the CUDA emulator to rehearse this script without a GPU).
+LIB=${XARXA_CUDA_LIBRARY:-build/Release/libxarxa_cuda.so}
+step selftest bash -c "cmake --build build --target xarxa_cuda_selftest && build/Release/xarxa_cuda_selftest $LIB"
 # Again with cuDNN on NCHW copies (the fallback where cuDNN has no NHWC algorithm; the bench compares both).
-step selftest-nchw env XARXA_CUDNN_LAYOUT=nchw build/Release/xarxa_cuda_selftest build/Release/libxarxa_cuda.so
+step selftest-nchw env XARXA_CUDNN_LAYOUT=nchw build/Release/xarxa_cuda_selftest "$LIB"
 step info node --import tsx --input-type=module -e "import * as xa from './lib/index.ts'; console.log(JSON.stringify({status: xa.backend.cudaStatus(), info: xa.backend.cudaStatus().available ? xa.backend.info('cuda:0') : null}, null, 1))"
 step tests-cuda env XARXA_DEVICE=cuda XARXA_TEST_TOLERANCE=1e-4 npx vitest run --reporter=verbose
 step tests-cpu env XARXA_DEVICE=cpu npx vitest run test/core test/oracle test/gpu
-step bench-gpu timeout 240 npm run bench -- --suite gpu --model all --out "$OUT_DIR/bench-gpu.json"
+# XARXA_GPU_CHECK_BENCH_ARGS: extra arguments (the rehearsal passes --quick --samples 512).
+step bench-gpu timeout 240 npm run bench -- --suite gpu --model all --out "$OUT_DIR/bench-gpu.json" ${XARXA_GPU_CHECK_BENCH_ARGS:-}
 
 node -e '
 const fs = require("fs");

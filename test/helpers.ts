@@ -1,6 +1,6 @@
 // Shared test data: small, seeded, learnable problems that run anywhere; and
 // the child-process and CUDA-emulator plumbing several test files share.
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { execFile, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as xa from '../lib/index.js';
@@ -18,6 +18,26 @@ export function runChild(code: string, args: string[], options: { env?: NodeJS.P
     env: options.env ?? process.env,
     encoding: 'utf8',
     timeout: options.timeout,
+  });
+}
+
+/**
+ * runChild without blocking the test worker while the child runs (a worker
+ * blocked for long misses vitest's RPC deadlines): for slow children, or
+ * several at once. Resolves with the exit status or signal and the output.
+ */
+export function runChildAsync(
+  code: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeout: number },
+): Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      ['--import', TSX, '--input-type=module', '-e', code, ...args],
+      { cwd: ROOT, env: options.env ?? process.env, encoding: 'utf8', timeout: options.timeout, maxBuffer: 64 << 20 },
+      (_error, stdout, stderr) => resolve({ status: child.exitCode, signal: child.signalCode, stdout, stderr }),
+    );
   });
 }
 

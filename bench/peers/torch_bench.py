@@ -120,7 +120,11 @@ def main():
     send({
         "type": "ready",
         "versions": {"torch": torch.__version__, "cuda": torch.version.cuda,
-                     "cudnn": torch.backends.cudnn.version(), "python": sys.version.split()[0]},
+                     "cudnn": torch.backends.cudnn.version(), "python": sys.version.split()[0],
+                     # PyTorch's defaults, left as a user gets them: convolutions may use TF32
+                     # tensor cores (xarxa stays FP32 throughout); matmuls stay FP32.
+                     "tf32": "conv %s, matmul %s" % (torch.backends.cudnn.allow_tf32,
+                                                     torch.backends.cuda.matmul.allow_tf32)},
         "device": "%s (%s)" % ("GPU: " + torch.cuda.get_device_name(0) if on_gpu else "CPU (script check only, not a benchmark)",
                                "torch.compile" if engine == "torch-compile" else "eager"),
         "threads": torch.get_num_threads(),
