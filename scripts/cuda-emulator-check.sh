@@ -6,7 +6,7 @@
 #   1. xarxa_cuda_selftest against it: every Backend op compared with the CPU backend;
 #   2. the same with cuDNN refusing the preferred algorithm of each convolution direction,
 #      in NCHW (XARXA_CUDNN_LAYOUT=nchw), and with NHWC unsupported or failing in some
-#      directions (the backend moves those to NCHW);
+#      directions (the backend moves those to NCHW), and through the op profiler;
 #   3. the JS tests a GPU run leans on (XARXA_DEVICE=cuda, XARXA_CUDA_LIBRARY=the emulator):
 #      the GPU tests (test/gpu) and the oracle, layer, training and concurrency tests,
 #      at the GPU tolerance 1e-4 (scripts/gpu-check.sh runs the whole suite on a GPU).
@@ -46,6 +46,11 @@ XARXA_CUDA_EMULATOR_NO_NHWC=fwd XARXA_CUDA_EMULATOR_FAIL_ALGOS=bwd_data:nhwc "$O
   > "$OUT/selftest-layout-fallback.txt" 2>&1 \
   || { cat "$OUT/selftest-layout-fallback.txt"; say "FAILED: self-test with NHWC refused"; exit 1; }
 say "self-test with NHWC refused (forward, backward-data): $(tail -n 1 "$OUT/selftest-layout-fallback.txt")"
+# Every op through the per-op profiler (XARXA_CUDA_PROFILE): the same results, and a profile written.
+XARXA_CUDA_PROFILE=$OUT/selftest-profile.json "$OUT/xarxa_cuda_selftest" "$lib" > "$OUT/selftest-profiled.txt" 2>&1 \
+  && grep -q '"op": "gemm' "$OUT/selftest-profile.json" \
+  || { cat "$OUT/selftest-profiled.txt"; say "FAILED: self-test with the op profiler"; exit 1; }
+say "self-test through the op profiler: $(tail -n 1 "$OUT/selftest-profiled.txt")"
 
 [ -f build/Release/xarxa.node ] || { say "FAILED: no build/Release/xarxa.node (run npm install first)"; exit 1; }
 # The suites a GPU run exercises most (scripts/gpu-check.sh runs them all): the GPU tests (parity, memory,

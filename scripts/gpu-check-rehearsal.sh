@@ -55,7 +55,7 @@ TORCH_VENV=$HOME/.cache/xarxa/torch-venv
   [ "$(command -v node)" = "$WORK/node-bin/node" ] || { echo "node is $(command -v node), not the packed one" >&2; exit 1; }
   export XARXA_CUDA_LIBRARY="$WORK/emu/libxarxa_cuda_emu.so"
   # The bench on the emulator: a few hundred samples, not the datasets.
-  export XARXA_GPU_CHECK_BENCH_ARGS="--quick --samples 512"
+  export XARXA_GPU_CHECK_BENCH_ARGS="--quick --samples 512" XARXA_GPU_CHECK_PROFILE_STEPS=4
   bash scripts/gpu-check.sh "$OUT_DIR"
 ) > "$OUT_DIR.log" 2>&1 || say "gpu-check exited non-zero (checked below)"
 say "gpu-check ran in $(( $(date +%s) - t0 ))s; log: $OUT_DIR.log"
@@ -68,10 +68,11 @@ const r = JSON.parse(fs.readFileSync(dir + '/gpu-check.json', 'utf8'));
 const problems = [];
 if (files.length > 8) problems.push(`${files.length} files under OUT (a lent machine sends back 8)`);
 for (const [step, rc] of Object.entries(r.status)) if (rc !== 0) problems.push(`step ${step} exited ${rc}`);
-for (const step of ['build', 'selftest', 'selftest-nchw', 'info', 'tests-cuda', 'tests-cpu', 'bench-gpu'])
+for (const step of ['build', 'selftest', 'selftest-nchw', 'info', 'tests-cuda', 'tests-cpu', 'profile', 'bench-gpu'])
   if (!(step in r.status)) problems.push(`step ${step} did not run`);
 if (!r.device?.info?.name?.includes('CUDA emulator')) problems.push('the info step did not see the emulator');
 if (!r.testsCuda?.length || !r.testsCpu?.length) problems.push('test summaries missing');
+if (r.profile?.length !== 3 || r.profile.some((p) => !(p?.ops?.length > 5))) problems.push('the op profiles are missing or empty');
 const rows = (r.bench?.models ?? []).flatMap((m) => m.engines.map((e) => [m.model, e]));
 for (const id of ['xarxa-cuda', 'xarxa-cuda-nchw']) {
   const mine = rows.filter(([, e]) => e.engine === id);

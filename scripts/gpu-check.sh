@@ -2,9 +2,9 @@
 # One command for a lent GPU machine (see ../shared/device/README.md):
 #   REQUIRE_CUDA=1 source .device/remote-env.sh && bash scripts/gpu-check.sh [OUT_DIR]
 # Builds the addon with the CUDA backend, runs the whole test suite on the
-# GPU (XARXA_DEVICE=cuda) and on the CPU, the CPU<->CUDA parity tests, and the
-# GPU benchmarks against PyTorch, and writes a JSON report (gpu-check.json)
-# under OUT_DIR (default $OUT, else ./gpu-check-out). OUT_DIR gets five files
+# GPU (XARXA_DEVICE=cuda) and on the CPU, the CPU<->CUDA parity tests, a
+# per-op GPU time profile of a training step (in gpu-check.json), and the GPU
+# benchmarks against PyTorch, and writes a JSON report (gpu-check.json) under OUT_DIR (default $OUT, else ./gpu-check-out); it gets five files
 # (a lent machine sends back at most 8): gpu-check.json, gpu-check-logs.txt
 # (every step's log), bench-gpu.json, bench-gpu.md, nvidia-smi.txt.
 # Budget: under 8 minutes on an H100 so it can run twice in a 15-minute lease.
@@ -47,6 +47,11 @@ step selftest-nchw env XARXA_CUDNN_LAYOUT=nchw build/Release/xarxa_cuda_selftest
 step info node --import tsx --input-type=module -e "import * as xa from './lib/index.ts'; console.log(JSON.stringify({status: xa.backend.cudaStatus(), info: xa.backend.cudaStatus().available ? xa.backend.info('cuda:0') : null}, null, 1))"
 step tests-cuda env XARXA_DEVICE=cuda XARXA_TEST_TOLERANCE=1e-4 npx vitest run --reporter=verbose
 step tests-cpu env XARXA_DEVICE=cpu npx vitest run test/core test/oracle test/gpu
+# GPU time per op of a training step (bench/tools/gpu-profile.ts): which ops a faster step must shrink.
+PSTEPS=${XARXA_GPU_CHECK_PROFILE_STEPS:-200}
+step profile bash -c "node --import tsx bench/tools/gpu-profile.ts --model mnist-dense --steps $PSTEPS --out $LOG_DIR/profile-mnist-dense.json \
+  && node --import tsx bench/tools/gpu-profile.ts --model cifar10-cnn --steps $PSTEPS --out $LOG_DIR/profile-cifar10-cnn.json \
+  && XARXA_CUDNN_LAYOUT=nchw node --import tsx bench/tools/gpu-profile.ts --model cifar10-cnn --steps $PSTEPS --out $LOG_DIR/profile-cifar10-cnn-nchw.json"
 # XARXA_GPU_CHECK_BENCH_ARGS: extra arguments (the rehearsal passes --quick --samples 512).
 step bench-gpu timeout 240 npm run bench -- --suite gpu --model all --out "$OUT_DIR/bench-gpu.json" ${XARXA_GPU_CHECK_BENCH_ARGS:-}
 
@@ -54,7 +59,7 @@ node -e '
 const fs = require("fs");
 const out = process.argv[1];
 const logs = process.argv[5];
-const read = (f) => { try { return fs.readFileSync((f.endsWith(".log") ? logs : out) + "/" + f, "utf8"); } catch { return null; } };
+const read = (f) => { try { return fs.readFileSync((f.endsWith(".log") || f.startsWith("profile-") ? logs : out) + "/" + f, "utf8"); } catch { return null; } };
 const summary = (log) => { const m = (log || "").match(/Tests\s+(.*)/g); return m ? m.map((s) => s.trim()) : null; };
 let bench = null; try { bench = JSON.parse(read("bench-gpu.json")); } catch {}
 let info = null; try { info = JSON.parse((read("info.log") || "").slice((read("info.log") || "").indexOf("{"))); } catch {}
@@ -68,6 +73,7 @@ const report = {
   testsCpu: summary(read("tests-cpu.log")),
   selftestTail: (read("selftest.log") || "").split("\n").slice(-15),
   selftestNchwTail: (read("selftest-nchw.log") || "").split("\n").slice(-3),
+  profile: ["mnist-dense", "cifar10-cnn", "cifar10-cnn-nchw"].map((m) => { try { return JSON.parse(read("profile-" + m + ".json")); } catch { return null; } }),
   bench,
 };
 fs.writeFileSync(out + "/gpu-check.json", JSON.stringify(report, null, 1));

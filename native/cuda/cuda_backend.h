@@ -83,6 +83,9 @@ class CudaBackend final : public Backend {
   // Not part of the contract: gives the allocator's cached free blocks back to
   // the driver (waits for the stream first); returns the bytes released.
   size_t release_cache();
+  // The device ordinal and the stream every op runs on (for ProfiledBackend).
+  int device() const { return device_; }
+  cudaStream_t stream() const { return stream_; }
 
  private:
   // Scratch memory for one op: handed back to the cache when the op has been

@@ -8,11 +8,14 @@
 #include <cudnn.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <memory>
 #include <string>
 
 #include "cuda/check.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/profiled_backend.h"
 
 namespace {
 
@@ -70,7 +73,10 @@ xarxa::Backend* xarxa_cuda_create(int ordinal, char* error, int error_len) {
           "CUDA device " + std::to_string(ordinal) + " does not exist (" + std::to_string(count) + " device(s))");
       return nullptr;
     }
-    return new xarxa::cuda::CudaBackend(ordinal);
+    auto backend = std::make_unique<xarxa::cuda::CudaBackend>(ordinal);
+    const char* profile = std::getenv("XARXA_CUDA_PROFILE");  // op_profiler.h
+    if (profile && *profile) return new xarxa::cuda::ProfiledBackend(std::move(backend), profile);
+    return backend.release();
   } catch (const std::exception& e) {
     put(error, error_len, e.what());
   } catch (...) {
@@ -105,6 +111,7 @@ int xarxa_cuda_versions(int* runtime, int* driver, int* cublas, int* cudnn) {
 size_t xarxa_cuda_release_cache(xarxa::Backend* backend) {
   if (!backend) return 0;
   try {
+    if (auto* profiled = dynamic_cast<xarxa::cuda::ProfiledBackend*>(backend)) return profiled->inner().release_cache();
     return static_cast<xarxa::cuda::CudaBackend*>(backend)->release_cache();
   } catch (...) {
     return 0;

@@ -59,8 +59,9 @@ int current_device();
 
 // Queues `work` on `stream` (0 = the legacy default stream); it runs in stream
 // order when the host waits. False for a stream that does not exist or
-// belongs to a device other than the current one.
-bool enqueue(cudaStream_t stream, std::function<void()> work);
+// belongs to a device other than the current one. `counted`: whether it counts
+// as device work in XARXA_CUDA_EMULATOR_COUNTERS (bookkeeping steps do not).
+bool enqueue(cudaStream_t stream, std::function<void()> work, bool counted = true);
 
 // The calling thread's last error (what cudaGetLastError returns next), for
 // calls that fail outside runtime.cc (a kernel launch with a bad configuration).

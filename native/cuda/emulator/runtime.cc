@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -73,6 +74,8 @@ struct Event {
   uint64_t seq = 0;  // complete when the stream has run this far
   bool recorded = false;
   bool query_seen = false;
+  bool timing = true;  // not created with cudaEventDisableTiming
+  std::chrono::steady_clock::time_point reached;  // when the stream's work got to it (timing events)
 };
 
 std::map<const char*, DeviceBlock> g_device;  // by base address
@@ -236,11 +239,11 @@ void count(Counter c, uint64_t n) {
   g_counters[static_cast<int>(c)] += n;
 }
 
-bool enqueue(cudaStream_t stream, std::function<void()> work) {
+bool enqueue(cudaStream_t stream, std::function<void()> work, bool counted) {
   std::lock_guard<std::recursive_mutex> lock(device_mutex());
   Stream* s = find_stream(stream);
   if (!s || (s->device >= 0 && s->device != t_device)) return false;  // another device's stream
-  count(Counter::DeviceWork);
+  if (counted) count(Counter::DeviceWork);
   s->queue.emplace_back(++s->enqueued, std::move(work));
   s->query_seen = false;
   return true;
@@ -554,6 +557,7 @@ cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned int flags) {
   if (cudaError_t e = check_usable()) return e;
   if (!event) return fail(cudaErrorInvalidValue);
   Event* ev = new Event();
+  ev->timing = !(flags & cudaEventDisableTiming);
   g_events.insert(ev);
   *event = reinterpret_cast<cudaEvent_t>(ev);
   return cudaSuccess;
@@ -572,6 +576,14 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   Event* ev = reinterpret_cast<Event*>(event);
   Stream* s = find_stream(stream);
   if (!g_events.count(ev) || !s) return fail(cudaErrorInvalidResourceHandle);
+  if (ev->timing) {
+    // A timing event notes when the stream's work reaches it: a step of its own, not counted as device work.
+    auto stamp = [ev] {
+      if (g_events.count(ev)) ev->reached = std::chrono::steady_clock::now();
+    };
+    if (!enqueue(stream, stamp, false)) return reject("cudaEventRecord", "the stream belongs to another device",
+                                                      cudaErrorInvalidResourceHandle);
+  }
   ev->stream = stream;
   ev->seq = s->enqueued;
   ev->recorded = true;
@@ -601,6 +613,19 @@ cudaError_t cudaEventQuery(cudaEvent_t event) {
     run_until(*s, ev->seq);
   }
   return g_sticky != cudaSuccess ? fail(g_sticky) : cudaSuccess;
+}
+
+// Milliseconds between two completed timing events, as on a GPU (there with about 0.5 us resolution).
+cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
+  Lock lock(device_mutex());
+  Event* a = reinterpret_cast<Event*>(start);
+  Event* b = reinterpret_cast<Event*>(end);
+  if (!ms) return fail(cudaErrorInvalidValue);
+  if (!g_events.count(a) || !g_events.count(b) || !a->timing || !b->timing) return fail(cudaErrorInvalidResourceHandle);
+  if (!a->recorded || !b->recorded) return fail(cudaErrorInvalidResourceHandle);
+  if (pending_stream(a) || pending_stream(b)) return fail(cudaErrorNotReady);
+  *ms = std::chrono::duration<float, std::milli>(b->reached - a->reached).count();
+  return cudaSuccess;
 }
 
 cudaError_t cudaEventSynchronize(cudaEvent_t event) {

@@ -1,0 +1,49 @@
+// The per-op GPU time profile (XARXA_CUDA_PROFILE, native/cuda/op_profiler.h)
+// and its report (bench/tools/gpu-profile.ts), as scripts/gpu-check.sh runs
+// them, on the CUDA emulator: a step of the notebook's dense net is the 22 ops
+// it is made of, each counted once per step. The times mean nothing here
+// (the emulator is a CPU); on a GPU they say where a step's time goes.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { onCudaEmulator } from '../helpers.js';
+
+const emulated = onCudaEmulator('emulated GPU profile');
+const repo = path.resolve(__dirname, '../..');
+
+describe.skipIf(!emulated)('GPU op profile, on the emulator', () => {
+  it('counts every op of a dense training step once per step, and times them', async () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'xarxa-profile-test-')), 'p.json');
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/tools/gpu-profile.ts', '--model', 'mnist-dense', '--steps', '12', '--out', out], {
+      cwd: repo,
+      env: { ...process.env, XARXA_DEVICE: 'cuda' },
+      timeout: 120_000,
+    });
+    const r = JSON.parse(fs.readFileSync(out, 'utf8')) as {
+      steps: number;
+      gpuUsPerStep: number;
+      ops: { op: string; callsPerStep: number; usPerStep: number; share: number }[];
+    };
+    const perStep = Object.fromEntries(r.ops.map((o) => [o.op, o.callsPerStep]));
+    // 784-32-16-10: three GEMMs forward, three weight gradients, two input gradients (none for the input layer).
+    expect(r.ops.filter((o) => o.op.startsWith('gemm')).map((o) => o.op).sort()).toEqual([
+      'gemm NN m128 n10 k16', 'gemm NN m128 n16 k32', 'gemm NN m128 n32 k784',
+      'gemm NT m128 n16 k10', 'gemm NT m128 n32 k16',
+      'gemm TN m16 n10 k128', 'gemm TN m32 n16 k128', 'gemm TN m784 n32 k128',
+    ]);
+    for (const op of [
+      'gather_rows 128x784', 'gather_rows 128x10', 'bias_activation_forward relu 128x32', 'bias_activation_forward relu 128x16',
+      'bias_activation_forward softmax 128x10', 'softmax_cross_entropy', 'count_correct', 'note_non_finite',
+      'activation_backward relu 128x16', 'activation_backward relu 128x32', 'bias_grad 128x10', 'bias_grad 128x16', 'bias_grad 128x32',
+      'sgd_update_all',
+    ])
+      expect(perStep[op], op).toBe(1);
+    expect(r.ops.reduce((a, o) => a + o.callsPerStep * (o.op.startsWith('gemm') ? 1 : 0), 0)).toBe(8);
+    expect(r.gpuUsPerStep).toBeGreaterThan(0);
+    expect(r.ops.reduce((a, o) => a + o.share, 0)).toBeCloseTo(1, 2);
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  }, 180_000);
+});
