@@ -55,6 +55,22 @@ step profile bash -c "node --import tsx bench/tools/gpu-profile.ts --model mnist
 # XARXA_GPU_CHECK_BENCH_ARGS: extra arguments (the rehearsal passes --quick --samples 512).
 step bench-gpu timeout 240 npm run bench -- --suite gpu --model all --out "$OUT_DIR/bench-gpu.json" ${XARXA_GPU_CHECK_BENCH_ARGS:-}
 
+# NVIDIA's compute-sanitizer on the op-by-op self-test: out-of-bounds accesses (memcheck) and shared-memory
+# races between GPU threads (racecheck), which no test of results and no emulator can show. Last, and only
+# while the time budget allows (XARXA_GPU_CHECK_BUDGET seconds, default 450): a rerun needs the rest of the lease.
+SANITIZER=""
+for f in "${CUDA_HOME:-/usr/local/cuda}/bin/compute-sanitizer" /usr/local/cuda/bin/compute-sanitizer "$(command -v compute-sanitizer 2>/dev/null)"; do
+  [ -n "$f" ] && [ -x "$f" ] && { SANITIZER=$f; break; }
+done
+for tool in memcheck racecheck; do
+  left=$(( ${XARXA_GPU_CHECK_BUDGET:-450} - ($(date +%s) - START) ))
+  if [ -z "$SANITIZER" ]; then echo "== sanitize-$tool: skipped (no compute-sanitizer)"
+  elif [ "$left" -lt 60 ]; then echo "== sanitize-$tool: skipped (${left}s of the time budget left)"
+  else step "sanitize-$tool" timeout $(( left < 150 ? left : 150 )) "$SANITIZER" --tool "$tool" --error-exitcode 9 \
+    build/Release/xarxa_cuda_selftest "$LIB"
+  fi
+done
+
 node -e '
 const fs = require("fs");
 const out = process.argv[1];
@@ -73,6 +89,7 @@ const report = {
   testsCpu: summary(read("tests-cpu.log")),
   selftestTail: (read("selftest.log") || "").split("\n").slice(-15),
   selftestNchwTail: (read("selftest-nchw.log") || "").split("\n").slice(-3),
+  sanitizer: Object.fromEntries(["memcheck", "racecheck"].map((t) => [t, (read("sanitize-" + t + ".log") || "not run").split("\n").filter((l) => /ERROR SUMMARY|RACECHECK SUMMARY|passed, \d+ failed|not run/.test(l))])),
   profile: ["mnist-dense", "cifar10-cnn", "cifar10-cnn-nchw"].map((m) => { try { return JSON.parse(read("profile-" + m + ".json")); } catch { return null; } }),
   bench,
 };
