@@ -1,8 +1,12 @@
 #include "cuda/op_profiler.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <utility>
+
+#include "core/error.h"
 
 namespace xarxa {
 namespace cuda {
@@ -25,7 +29,9 @@ OpProfiler::OpProfiler(int device, cudaStream_t stream, std::string path, std::s
       stream_(stream),
       path_(device > 0 ? path + ".cuda" + std::to_string(device) : std::move(path)),
       device_name_(std::move(device_name)) {
-  write();  // an empty profile at once: the file exists even if nothing runs
+  // An empty profile at once: the file exists even if nothing runs, and a path
+  // that cannot be written is an error now, not a missing file later.
+  if (!write()) throw Error("XARXA_CUDA_PROFILE: cannot write " + path_ + ": " + std::strerror(errno));
 }
 
 OpProfiler::~OpProfiler() {
@@ -92,21 +98,21 @@ void OpProfiler::flush() {
   write();
 }
 
-void OpProfiler::write() const {
+bool OpProfiler::write() const {
   std::vector<std::pair<std::string, Total>> ops(totals_.begin(), totals_.end());
   std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second.ms > b.second.ms; });
   double total_ms = 0;
   for (const auto& o : ops) total_ms += o.second.ms;
   const std::string tmp = path_ + ".part";
   FILE* f = std::fopen(tmp.c_str(), "w");
-  if (!f) return;
+  if (!f) return false;
   std::fprintf(f, "{\"device\": \"%s\", \"totalMs\": %.6f, \"ops\": [", json_escape(device_name_).c_str(), total_ms);
   for (size_t i = 0; i < ops.size(); i++)
     std::fprintf(f, "%s\n  {\"op\": \"%s\", \"calls\": %lld, \"totalMs\": %.6f}", i ? "," : "",
                  json_escape(ops[i].first).c_str(), ops[i].second.calls, ops[i].second.ms);
   std::fprintf(f, "\n]}\n");
-  std::fclose(f);
-  std::rename(tmp.c_str(), path_.c_str());  // readers never see half a file
+  const bool written = std::fclose(f) == 0;
+  return written && std::rename(tmp.c_str(), path_.c_str()) == 0;  // readers never see half a file
 }
 
 }  // namespace cuda

@@ -20,6 +20,7 @@ namespace cuda {
 class OpProfiler {
  public:
   // `path`: the JSON file (for device N > 0, "<path>.cudaN"); `device_name` goes into it.
+  // Throws xarxa::Error when the file cannot be written.
   OpProfiler(int device, cudaStream_t stream, std::string path, std::string device_name);
   ~OpProfiler();  // writes the file a last time
   OpProfiler(const OpProfiler&) = delete;
@@ -54,7 +55,7 @@ class OpProfiler {
   };
 
   cudaEvent_t take_event();  // from the pool; null if CUDA refuses (the op then goes untimed)
-  void write() const;
+  bool write() const;        // false when the file cannot be written
 
   int device_;
   cudaStream_t stream_;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { onCudaEmulator } from '../helpers.js';
+import { onCudaEmulator, runChild } from '../helpers.js';
 
 const emulated = onCudaEmulator('emulated GPU profile');
 const repo = path.resolve(__dirname, '../..');
@@ -46,4 +46,21 @@ describe.skipIf(!emulated)('GPU op profile, on the emulator', () => {
     expect(r.ops.reduce((a, o) => a + o.share, 0)).toBeCloseTo(1, 2);
     fs.rmSync(path.dirname(out), { recursive: true, force: true });
   }, 180_000);
+
+  it('a profile file that cannot be written: the error names the variable and the path', () => {
+    const r = runChild(
+      `import * as xa from './lib/index.ts';
+       try {
+         xa.setBackend('cuda');
+         const nn = new xa.Sequential();
+         nn.add(new xa.layers.Dense(2, { inputShape: [3] }));
+         nn.compile({ optimizer: 'sgd', loss: 'mse' });
+         await nn.fit(xa.tensor(new Float32Array(12), [4, 3]), xa.tensor(new Float32Array(8), [4, 2]), { verbose: 0 });
+         console.log('ok');
+       } catch (e) { console.log('error ' + e.message); }`,
+      [],
+      { env: { ...process.env, XARXA_DEVICE: '', XARXA_CUDA_PROFILE: '/nonexistent-dir/ops.json' }, timeout: 60_000 },
+    );
+    expect(r.stdout).toMatch(/error .*XARXA_CUDA_PROFILE: cannot write \/nonexistent-dir\/ops\.json: No such file or directory/);
+  });
 });
