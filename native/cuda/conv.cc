@@ -211,16 +211,20 @@ std::vector<ConvAlgos::Candidate> CudaBackend::conv_candidates(const ConvPlan& p
 ConvLayout CudaBackend::conv_layout(ConvPlan& plan, ConvDirection d, const char* op) {
   ConvAlgos& a = plan.algos(d);
   if (a.ranked) return a.layout;
-  a.layout = layout_choice_ == ConvLayoutChoice::NCHW ? ConvLayout::NCHW : ConvLayout::NHWC;
-  a.candidates = conv_candidates(plan, d, a.layout, op);
-  if (a.candidates.empty() && layout_choice_ == ConvLayoutChoice::Auto) {
-    a.nhwc_failures = "cuDNN offers no FP32 algorithm";
-    a.layout = ConvLayout::NCHW;
-    a.candidates = conv_candidates(plan, d, a.layout, op);
+  ConvLayout layout = layout_choice_ == ConvLayoutChoice::NCHW ? ConvLayout::NCHW : ConvLayout::NHWC;
+  std::vector<ConvAlgos::Candidate> candidates = conv_candidates(plan, d, layout, op);
+  std::string nhwc_failures;
+  if (candidates.empty() && layout_choice_ == ConvLayoutChoice::Auto) {
+    nhwc_failures = "cuDNN offers no FP32 algorithm";
+    layout = ConvLayout::NCHW;
+    candidates = conv_candidates(plan, d, layout, op);
   }
-  if (a.candidates.empty())
+  if (candidates.empty())
     throw Error(std::string("cuda ") + op + ": cuDNN offers no FP32 " + direction_name(d) + " algorithm for " +
-                plan.describe() + (a.nhwc_failures.empty() ? " in " + std::string(layout_name(a.layout)) : " in NHWC or NCHW"));
+                plan.describe() + (nhwc_failures.empty() ? " in " + std::string(layout_name(layout)) : " in NHWC or NCHW"));
+  a.layout = layout;
+  a.candidates = std::move(candidates);
+  a.nhwc_failures = std::move(nhwc_failures);
   a.ranked = true;
   return a.layout;
 }
@@ -229,6 +233,7 @@ bool CudaBackend::run_conv(ConvPlan& plan, ConvDirection d, const char* op,
                            const std::function<cudnnStatus_t(int algo, void* workspace, size_t bytes)>& call) {
   ConvAlgos& a = plan.algos(d);
   std::string failures;
+  bool only_memory = true;  // every algorithm failed for want of device memory
   for (ConvAlgos::Candidate& c : a.candidates) {
     if (!c.failed) {
       try {
@@ -245,22 +250,26 @@ bool CudaBackend::run_conv(ConvPlan& plan, ConvDirection d, const char* op,
         c.why = cudnn_error_text(s);
       } catch (const OutOfDeviceMemory& e) {
         c.why = e.what();
+        c.out_of_memory = true;
       }
       c.failed = true;
     }
+    if (!c.out_of_memory) only_memory = false;
     failures += std::string("; algorithm ") + std::to_string(c.algo) + " (workspace " + std::to_string(c.workspace) +
                 " bytes): " + c.why;
   }
-  if (a.layout == ConvLayout::NHWC && layout_choice_ == ConvLayoutChoice::Auto) {
-    // No NHWC algorithm runs for this shape: NCHW from now on.
-    a.nhwc_failures = failures.substr(2);
+  std::string why = a.candidates.empty() ? "cuDNN offers no FP32 algorithm" : failures.substr(2);  // without "; "
+  // cuDNN cannot run this shape in NHWC: NCHW from now on. (A shortage of memory
+  // alone is no reason to move: NCHW needs more, for its copies.)
+  if (a.layout == ConvLayout::NHWC && layout_choice_ == ConvLayoutChoice::Auto && !only_memory) {
+    std::vector<ConvAlgos::Candidate> nchw = conv_candidates(plan, d, ConvLayout::NCHW, op);
+    a.nhwc_failures = why;
     a.layout = ConvLayout::NCHW;
-    a.candidates = conv_candidates(plan, d, a.layout, op);
+    a.candidates = std::move(nchw);
     if (!a.candidates.empty()) return false;
-    failures = "; cuDNN offers no FP32 algorithm";
+    why = "cuDNN offers no FP32 algorithm";
   }
-  std::string why = failures.substr(2);  // without the leading "; "
-  if (!a.nhwc_failures.empty()) why = "in NHWC: " + a.nhwc_failures + "; in NCHW: " + why;
+  if (a.layout == ConvLayout::NCHW && !a.nhwc_failures.empty()) why = "in NHWC: " + a.nhwc_failures + "; in NCHW: " + why;
   throw Error(std::string("cuda ") + op + ": no cuDNN " + direction_name(d) + " algorithm could run " +
               plan.describe() + ": " + why);
 }

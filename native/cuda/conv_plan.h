@@ -39,7 +39,8 @@ struct ConvAlgos {
     int algo;          // a cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t value
     size_t workspace;  // bytes
     bool failed = false;
-    std::string why;   // what it failed with
+    std::string why;             // what it failed with
+    bool out_of_memory = false;  // failed because its workspace did not fit in device memory
   };
   bool ranked = false;
   ConvLayout layout = ConvLayout::NHWC;

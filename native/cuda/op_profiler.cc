@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <utility>
@@ -103,7 +104,8 @@ bool OpProfiler::write() const {
   std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second.ms > b.second.ms; });
   double total_ms = 0;
   for (const auto& o : ops) total_ms += o.second.ms;
-  const std::string tmp = path_ + ".part";
+  // A temporary name of this profiler's own: backends of other threads may write the same path.
+  const std::string tmp = path_ + ".part" + std::to_string(reinterpret_cast<uintptr_t>(this));
   FILE* f = std::fopen(tmp.c_str(), "w");
   if (!f) return false;
   std::fprintf(f, "{\"device\": \"%s\", \"totalMs\": %.6f, \"ops\": [", json_escape(device_name_).c_str(), total_ms);

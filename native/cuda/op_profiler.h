@@ -6,7 +6,13 @@
 //
 // To keep the events few, the host waits for the newest one every kMaxPending
 // ops: profiling changes how far the host runs ahead of the GPU, so it tells
-// the GPU time of each op, not the throughput of a run without it.
+// the stream time of each op, not the throughput of a run without it. An op's
+// time is from its first event to its last, so where the GPU had caught up
+// with the host (after such a wait, or the first time a shape is seen) it
+// includes the host's work inside the op (cuDNN's ranking, allocations,
+// launches); a tool should warm up first and average over many steps.
+// Each backend rewrites its file whole: with several backends on one device
+// in one process, the file holds the last one to write.
 #pragma once
 #include <cuda_runtime.h>
 

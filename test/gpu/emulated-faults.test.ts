@@ -131,6 +131,27 @@ describe.skipIf(!emulated)('CUDA faults, on the emulator', () => {
     expect(r.stderr).toMatch(/device fault: kernel \w+: the fault asked for by XARXA_CUDA_EMULATOR_FAULT_AT/);
   });
 
+  it('cuDNN can run no forward algorithm: a second try gives the same error, not another', () => {
+    const r = runChild(
+      `import * as xa from './lib/index.ts';
+       xa.setBackend('cuda');
+       const nn = new xa.Sequential();
+       nn.add(new xa.layers.Conv2D({ filters: 2, kernelSize: 3, inputShape: [6, 6, 1] }));
+       nn.add(new xa.layers.Flatten());
+       nn.compile({ optimizer: 'sgd', loss: 'mse' });
+       const x = xa.tensor(new Float32Array(4 * 36), [4, 6, 6, 1]), y = xa.tensor(new Float32Array(4 * 32), [4, 32]);
+       for (let i = 0; i < 2; i++) {
+         try { await nn.fit(x, y, { verbose: 0 }); console.log('ok'); } catch (e) { console.log('error ' + e.message); }
+       }`,
+      [],
+      { env: { ...process.env, XARXA_DEVICE: '', XARXA_CUDA_EMULATOR_FAIL_ALGOS: 'fwd:1,fwd:0' }, timeout: 60_000 },
+    );
+    const errors = r.stdout.split('\n').filter((l) => l.startsWith('error '));
+    expect(errors, r.stderr).toHaveLength(2);
+    expect(errors[0]).toMatch(/no cuDNN forward algorithm could run .*: in NHWC: algorithm 1 .*; in NCHW: algorithm 1 /);
+    expect(errors[1]).toBe(errors[0]);
+  });
+
   it('cuDNN can run no forward algorithm: the error lists what each said', () => {
     const r = run({ XARXA_CUDA_EMULATOR_FAIL_ALGOS: 'fwd:1,fwd:0' }, 'cnn', 64);
     expect(r.error).toMatch(

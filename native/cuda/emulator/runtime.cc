@@ -75,6 +75,7 @@ struct Event {
   bool recorded = false;
   bool query_seen = false;
   bool timing = true;  // not created with cudaEventDisableTiming
+  int device = 0;      // current when it was created: it may be recorded only on that device's streams
   std::chrono::steady_clock::time_point reached;  // when the stream's work got to it (timing events)
 };
 
@@ -558,6 +559,7 @@ cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned int flags) {
   if (!event) return fail(cudaErrorInvalidValue);
   Event* ev = new Event();
   ev->timing = !(flags & cudaEventDisableTiming);
+  ev->device = t_device;
   g_events.insert(ev);
   *event = reinterpret_cast<cudaEvent_t>(ev);
   return cudaSuccess;
@@ -576,10 +578,15 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   Event* ev = reinterpret_cast<Event*>(event);
   Stream* s = find_stream(stream);
   if (!g_events.count(ev) || !s) return fail(cudaErrorInvalidResourceHandle);
+  if (s->device >= 0 && s->device != ev->device)
+    return reject("cudaEventRecord", "the event belongs to device " + std::to_string(ev->device) + ", the stream to device " +
+                                         std::to_string(s->device), cudaErrorInvalidResourceHandle);
   if (ev->timing) {
     // A timing event notes when the stream's work reaches it: a step of its own, not counted as device work.
-    auto stamp = [ev] {
-      if (g_events.count(ev)) ev->reached = std::chrono::steady_clock::now();
+    // Only if it is still this recording of this event (not destroyed, re-recorded, or another at its address).
+    const uint64_t seq = s->enqueued + 1;
+    auto stamp = [ev, stream, seq] {
+      if (g_events.count(ev) && ev->stream == stream && ev->seq == seq) ev->reached = std::chrono::steady_clock::now();
     };
     if (!enqueue(stream, stamp, false)) return reject("cudaEventRecord", "the stream belongs to another device",
                                                       cudaErrorInvalidResourceHandle);
@@ -623,6 +630,7 @@ cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) 
   if (!ms) return fail(cudaErrorInvalidValue);
   if (!g_events.count(a) || !g_events.count(b) || !a->timing || !b->timing) return fail(cudaErrorInvalidResourceHandle);
   if (!a->recorded || !b->recorded) return fail(cudaErrorInvalidResourceHandle);
+  if (g_sticky != cudaSuccess) return fail(g_sticky);  // a faulted context times nothing
   if (pending_stream(a) || pending_stream(b)) return fail(cudaErrorNotReady);
   *ms = std::chrono::duration<float, std::milli>(b->reached - a->reached).count();
   return cudaSuccess;
