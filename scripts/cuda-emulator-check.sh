@@ -32,25 +32,23 @@ lib=$PWD/$OUT/libxarxa_cuda_emu.so
 [ -f "$lib" ] || { say "FAILED: no $lib"; exit 1; }
 say "built $lib in $(( $(date +%s) - t0 ))s"
 
-"$OUT/xarxa_cuda_selftest" "$lib" > "$OUT/selftest.txt" 2>&1 || { cat "$OUT/selftest.txt"; say "FAILED: self-test on the emulator"; exit 1; }
-say "self-test on the emulator: $(tail -n 1 "$OUT/selftest.txt") ($(( $(date +%s) - t0 ))s)"
+# selftest NAME WHAT [VAR=value ...]: the self-test on the emulator with those variables set; output in $OUT/NAME.txt.
+selftest() {
+  local name=$1 what=$2
+  shift 2
+  env "$@" "$OUT/xarxa_cuda_selftest" "$lib" > "$OUT/$name.txt" 2>&1 || { cat "$OUT/$name.txt"; say "FAILED: self-test $what"; exit 1; }
+  say "self-test $what: $(tail -n 1 "$OUT/$name.txt") ($(( $(date +%s) - t0 ))s)"
+}
+selftest selftest "on the emulator"
 # Again with cuDNN refusing the first candidate algorithm of every convolution direction.
-XARXA_CUDA_EMULATOR_FAIL_ALGOS=fwd:1,bwd_data:1,bwd_filter:1 "$OUT/xarxa_cuda_selftest" "$lib" > "$OUT/selftest-fallback.txt" 2>&1 \
-  || { cat "$OUT/selftest-fallback.txt"; say "FAILED: self-test with cuDNN algorithms refused"; exit 1; }
-say "self-test with the preferred cuDNN algorithms refused: $(tail -n 1 "$OUT/selftest-fallback.txt")"
-XARXA_CUDNN_LAYOUT=nchw "$OUT/xarxa_cuda_selftest" "$lib" > "$OUT/selftest-nchw.txt" 2>&1 \
-  || { cat "$OUT/selftest-nchw.txt"; say "FAILED: self-test with cuDNN in NCHW"; exit 1; }
-say "self-test with cuDNN in NCHW: $(tail -n 1 "$OUT/selftest-nchw.txt")"
+selftest selftest-fallback "with the preferred cuDNN algorithms refused" XARXA_CUDA_EMULATOR_FAIL_ALGOS=fwd:1,bwd_data:1,bwd_filter:1
+selftest selftest-nchw "with cuDNN in NCHW" XARXA_CUDNN_LAYOUT=nchw
 # No NHWC forward algorithm at all; backward-data's all fail when run; backward-filter stays NHWC.
-XARXA_CUDA_EMULATOR_NO_NHWC=fwd XARXA_CUDA_EMULATOR_FAIL_ALGOS=bwd_data:nhwc "$OUT/xarxa_cuda_selftest" "$lib" \
-  > "$OUT/selftest-layout-fallback.txt" 2>&1 \
-  || { cat "$OUT/selftest-layout-fallback.txt"; say "FAILED: self-test with NHWC refused"; exit 1; }
-say "self-test with NHWC refused (forward, backward-data): $(tail -n 1 "$OUT/selftest-layout-fallback.txt")"
+selftest selftest-layout-fallback "with NHWC refused (forward, backward-data)" \
+  XARXA_CUDA_EMULATOR_NO_NHWC=fwd XARXA_CUDA_EMULATOR_FAIL_ALGOS=bwd_data:nhwc
 # Every op through the per-op profiler (XARXA_CUDA_PROFILE): the same results, and a profile written.
-XARXA_CUDA_PROFILE=$OUT/selftest-profile.json "$OUT/xarxa_cuda_selftest" "$lib" > "$OUT/selftest-profiled.txt" 2>&1 \
-  && grep -q '"op": "gemm' "$OUT/selftest-profile.json" \
-  || { cat "$OUT/selftest-profiled.txt"; say "FAILED: self-test with the op profiler"; exit 1; }
-say "self-test through the op profiler: $(tail -n 1 "$OUT/selftest-profiled.txt")"
+selftest selftest-profiled "through the op profiler" XARXA_CUDA_PROFILE="$OUT/selftest-profile.json"
+grep -q '"op": "gemm' "$OUT/selftest-profile.json" || { say "FAILED: the op profiler wrote no GEMM times"; exit 1; }
 
 [ -f build/Release/xarxa.node ] || { say "FAILED: no build/Release/xarxa.node (run npm install first)"; exit 1; }
 # The suites a GPU run exercises most (scripts/gpu-check.sh runs them all): the GPU tests (parity, memory,

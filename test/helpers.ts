@@ -8,12 +8,15 @@ import * as xa from '../lib/index.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
+// Node's arguments for running `code` (TypeScript, an ES module) followed by `args`.
+const childArgv = (code: string, args: string[]) => ['--import', TSX, '--input-type=module', '-e', code, ...args];
+
 /**
  * Runs `code`, an ES module in TypeScript, in a child Node process from the package root (so
  * './lib/index.ts' resolves), with `args` after it on the command line; waits for it.
  */
 export function runChild(code: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeout: number }): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, ['--import', TSX, '--input-type=module', '-e', code, ...args], {
+  return spawnSync(process.execPath, childArgv(code, args), {
     cwd: ROOT,
     env: options.env ?? process.env,
     encoding: 'utf8',
@@ -34,7 +37,7 @@ export function runChildAsync(
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
-      ['--import', TSX, '--input-type=module', '-e', code, ...args],
+      childArgv(code, args),
       { cwd: ROOT, env: options.env ?? process.env, encoding: 'utf8', timeout: options.timeout, maxBuffer: 64 << 20 },
       (_error, stdout, stderr) => resolve({ status: child.exitCode, signal: child.signalCode, stdout, stderr }),
     );
