@@ -117,6 +117,7 @@ async function runModel(model: ModelName, data: Dataset, specs: EngineSpec[], ar
     if (m.type === 'done') {
       l.row.peakRssBytes = Number(m.peakRssBytes);
       if (m.peakGpuBytes !== undefined) l.row.peakGpuBytes = Number(m.peakGpuBytes);
+      if (m.stepGraphs !== undefined) l.row.stepGraphs = String(m.stepGraphs);
     }
     l.child.kill();
   }

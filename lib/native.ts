@@ -19,6 +19,8 @@ export interface DeviceInfo {
   cudaDriverVersion: number;
   cublasVersion: number;
   cudnnVersion: number;
+  /** CUDA only: whether training steps run as CUDA graphs ("on"), or "off: <why>" (XARXA_CUDA_GRAPHS=0, a failed recording). */
+  stepGraphs?: string;
 }
 
 export interface RunStats {

@@ -11,7 +11,8 @@
 #      /opt/torch/.venv) exists, remote-env.sh takes cuBLAS and cuDNN from it, as it does there,
 #      and the PyTorch peers run on the CPU (XARXA_TORCH_ALLOW_CPU=1); else from the CUDA wheels;
 #   4. checks the report: every step exited 0, the test summaries are there, the benchmark
-#      rows for xarxa CUDA trained, at most 8 files came back.
+#      rows for xarxa CUDA trained (with steps as CUDA graphs), the MNIST rows on the real MNIST
+#      that travelled in .device/data, at most 8 files came back.
 # The figures mean nothing (the emulator is a CPU); the plumbing is what is checked.
 # About 10 minutes on 2 cores.
 #   scripts/gpu-check-rehearsal.sh [OUT_DIR]     (default ./gpu-check-rehearsal)
@@ -54,7 +55,7 @@ TORCH_VENV=$HOME/.cache/xarxa/torch-venv
   source .device/remote-env.sh
   [ "$(command -v node)" = "$WORK/node-bin/node" ] || { echo "node is $(command -v node), not the packed one" >&2; exit 1; }
   export XARXA_CUDA_LIBRARY="$WORK/emu/libxarxa_cuda_emu.so"
-  # The bench on the emulator: a few hundred samples, not the datasets.
+  # The bench on the emulator: a few hundred samples, not whole datasets.
   export XARXA_GPU_CHECK_BENCH_ARGS="--quick --samples 512" XARXA_GPU_CHECK_PROFILE_STEPS=4
   bash scripts/gpu-check.sh "$OUT_DIR"
 ) > "$OUT_DIR.log" 2>&1 || say "gpu-check exited non-zero (checked below)"
@@ -68,17 +69,22 @@ const r = JSON.parse(fs.readFileSync(dir + '/gpu-check.json', 'utf8'));
 const problems = [];
 if (files.length > 8) problems.push(`${files.length} files under OUT (a lent machine sends back 8)`);
 for (const [step, rc] of Object.entries(r.status)) if (rc !== 0) problems.push(`step ${step} exited ${rc}`);
-for (const step of ['build', 'selftest', 'selftest-nchw', 'info', 'tests-cuda', 'tests-cpu', 'profile', 'bench-gpu'])
+for (const step of ['build', 'selftest', 'selftest-nchw', 'info', 'tests-cuda', 'tests-cpu', 'tests-nograph', 'profile', 'bench-gpu'])
   if (!(step in r.status)) problems.push(`step ${step} did not run`);
 if (!r.device?.info?.name?.includes('CUDA emulator')) problems.push('the info step did not see the emulator');
-if (!r.testsCuda?.length || !r.testsCpu?.length) problems.push('test summaries missing');
+if (!r.testsCuda?.length || !r.testsCpu?.length || !r.testsNograph?.length) problems.push('test summaries missing');
+if (r.stepGraphs !== 'on') problems.push(`the self-test says steps as CUDA graphs: ${r.stepGraphs}`);
 if (r.profile?.length !== 3 || r.profile.some((p) => !(p?.ops?.length > 5))) problems.push('the op profiles are missing or empty');
 const rows = (r.bench?.models ?? []).flatMap((m) => m.engines.map((e) => [m.model, e]));
-for (const id of ['xarxa-cuda', 'xarxa-cuda-nchw']) {
+for (const id of ['xarxa-cuda', 'xarxa-cuda-nchw', 'xarxa-cuda-nograph']) {
   const mine = rows.filter(([, e]) => e.engine === id);
   if (!mine.length) problems.push(`no ${id} row in the bench`);
   for (const [m, e] of mine) if (e.status !== 'ok') problems.push(`${id} on ${m}: ${e.status} ${e.reason ?? ''}`);
 }
+const mnist = (r.bench?.models ?? []).find((m) => m.model === 'mnist-dense');
+if (mnist?.data?.source !== 'real') problems.push(`the MNIST bench ran on ${mnist?.data?.source} data, not the MNIST packed in .device/data`);
+for (const [m, e] of rows.filter(([, e]) => e.engine === 'xarxa-cuda'))
+  if (e.stepGraphs !== 'on') problems.push(`xarxa-cuda on ${m}: steps as CUDA graphs ${e.stepGraphs}`);
 console.log(JSON.stringify({ files, seconds: r.seconds, totalSeconds: r.totalSeconds, testsCuda: r.testsCuda, testsCpu: r.testsCpu,
   bench: rows.map(([m, e]) => `${m} ${e.engine}: ${e.status}${e.samplesPerSec ? ' ' + Math.round(e.samplesPerSec) + '/s' : ''}`) }, null, 1));
 if (problems.length) { console.error('gpu-check-rehearsal: FAILED:\n  ' + problems.join('\n  ')); process.exit(1); }

@@ -47,11 +47,16 @@ step selftest-nchw env XARXA_CUDNN_LAYOUT=nchw build/Release/xarxa_cuda_selftest
 step info node --import tsx --input-type=module -e "import * as xa from './lib/index.ts'; console.log(JSON.stringify({status: xa.backend.cudaStatus(), info: xa.backend.cudaStatus().available ? xa.backend.info('cuda:0') : null}, null, 1))"
 step tests-cuda env XARXA_DEVICE=cuda XARXA_TEST_TOLERANCE=1e-4 npx vitest run --reporter=verbose
 step tests-cpu env XARXA_DEVICE=cpu npx vitest run test/core test/oracle test/gpu
+# tests-cuda trains with steps recorded as CUDA graphs (the default); the parity tests again op by op
+# (XARXA_CUDA_GRAPHS=0), so that a parity failure says whether graphs are the cause.
+step tests-nograph env XARXA_DEVICE=cuda XARXA_CUDA_GRAPHS=0 XARXA_TEST_TOLERANCE=1e-4 npx vitest run test/gpu/parity.test.ts test/core/fit.test.ts
 # GPU time per op of a training step (bench/tools/gpu-profile.ts): which ops a faster step must shrink.
 PSTEPS=${XARXA_GPU_CHECK_PROFILE_STEPS:-200}
 step profile bash -c "node --import tsx bench/tools/gpu-profile.ts --model mnist-dense --steps $PSTEPS --out $LOG_DIR/profile-mnist-dense.json \
   && node --import tsx bench/tools/gpu-profile.ts --model cifar10-cnn --steps $PSTEPS --out $LOG_DIR/profile-cifar10-cnn.json \
   && XARXA_CUDNN_LAYOUT=nchw node --import tsx bench/tools/gpu-profile.ts --model cifar10-cnn --steps $PSTEPS --out $LOG_DIR/profile-cifar10-cnn-nchw.json"
+# Real MNIST travels in .device/data (scripts/pack-device.sh) where ../shared/data is not beside the tree.
+if [ -z "${XARXA_BENCH_DATA:-}" ] && [ ! -d ../shared/data/mnist ] && [ -d .device/data/mnist ]; then export XARXA_BENCH_DATA=$PWD/.device/data; fi
 # XARXA_GPU_CHECK_BENCH_ARGS: extra arguments (the rehearsal passes --quick --samples 512).
 step bench-gpu timeout 240 npm run bench -- --suite gpu --model all --out "$OUT_DIR/bench-gpu.json" ${XARXA_GPU_CHECK_BENCH_ARGS:-}
 
@@ -87,6 +92,8 @@ const report = {
   device: info,
   testsCuda: summary(read("tests-cuda.log")),
   testsCpu: summary(read("tests-cpu.log")),
+  testsNograph: summary(read("tests-nograph.log")),
+  stepGraphs: ((read("selftest.log") || "").match(/steps as CUDA graphs: (.*)/) || [])[1] || null,
   selftestTail: (read("selftest.log") || "").split("\n").slice(-15),
   selftestNchwTail: (read("selftest-nchw.log") || "").split("\n").slice(-3),
   sanitizer: Object.fromEntries(["memcheck", "racecheck"].map((t) => [t, (read("sanitize-" + t + ".log") || "not run").split("\n").filter((l) => /ERROR SUMMARY|RACECHECK SUMMARY|passed, \d+ failed|not run/.test(l))])),
@@ -94,9 +101,9 @@ const report = {
   bench,
 };
 fs.writeFileSync(out + "/gpu-check.json", JSON.stringify(report, null, 1));
-console.log(JSON.stringify({ status: report.status, testsCuda: report.testsCuda, testsCpu: report.testsCpu }, null, 1));
+console.log(JSON.stringify({ status: report.status, testsCuda: report.testsCuda, testsCpu: report.testsCpu, testsNograph: report.testsNograph, stepGraphs: report.stepGraphs }, null, 1));
 ' "$OUT_DIR" "$(for k in "${!STATUS[@]}"; do printf '"%s":%s\n' "$k" "${STATUS[$k]}"; done | paste -sd, | sed 's/^/{/;s/$/}/')" \
   "$(for k in "${!SECONDS_TAKEN[@]}"; do printf '"%s":%s\n' "$k" "${SECONDS_TAKEN[$k]}"; done | paste -sd, | sed 's/^/{/;s/$/}/')" \
   "$(( $(date +%s) - START ))" "$LOG_DIR"
 echo "report: $OUT_DIR/gpu-check.json ($(( $(date +%s) - START ))s)"
-for k in build selftest selftest-nchw tests-cuda tests-cpu; do [ "${STATUS[$k]:-1}" = 0 ] || exit 1; done
+for k in build selftest selftest-nchw tests-cuda tests-cpu tests-nograph; do [ "${STATUS[$k]:-1}" = 0 ] || exit 1; done

@@ -32,7 +32,7 @@ export const USAGE = `npm run bench -- [options]
   --epochs N               timed epochs per engine after one warm-up epoch (default 3; 1 with --quick)
   --samples N              training samples per engine (default: the whole training set)
   --quick                  a few hundred samples, 1 timed epoch, Keras only if its venv exists (CI smoke run)
-  --engines a,b            only these engines (xarxa, tfjs-cpu, tfjs-wasm, keras, xarxa-cuda, xarxa-cuda-nchw, torch-eager, torch-compile)
+  --engines a,b            only these engines (xarxa, tfjs-cpu, tfjs-wasm, keras, xarxa-cuda, xarxa-cuda-nchw, xarxa-cuda-nograph, torch-eager, torch-compile)
   --no-keras               skip the Keras peer
   --random-data            random data of the real shapes even when the real data is present
   --seed N                 seed for data subsets and weights (default 1)`;

@@ -68,6 +68,14 @@ export const ENGINES: EngineSpec[] = [
     command: () => node('xarxa.ts'),
   },
   {
+    // Every step op by op (XARXA_CUDA_GRAPHS=0, native/cuda/graph.cc): what recording steps as CUDA graphs gains.
+    id: 'xarxa-cuda-nograph',
+    label: 'xarxa (CUDA, no CUDA graphs)',
+    suite: 'gpu',
+    env: { XARXA_CUDA_GRAPHS: '0' },
+    command: () => node('xarxa.ts'),
+  },
+  {
     id: 'torch-eager',
     label: 'PyTorch eager (CUDA)',
     suite: 'gpu',

@@ -29,6 +29,8 @@ export interface EngineResult {
   msPerStep?: number;
   peakRssBytes?: number;
   peakGpuBytes?: number;
+  /** xarxa CUDA: whether its training steps ran as CUDA graphs ("on", or "off: why"), as the model said after training. */
+  stepGraphs?: string;
   versions?: Record<string, unknown>;
   device?: string;
   threads?: number;
@@ -217,7 +219,10 @@ export function toMarkdown(r: BenchResult): string {
           .filter(([, x]) => x !== undefined && x !== null)
           .map(([k, x]) => `${k} ${x}`)
           .join(', ');
-        L.push(`- ${e.label}: ${e.device ?? ''}${v ? `; ${v}` : ''}${e.samples ? `; ${fmt(e.samples)} samples, ${e.steps} steps/epoch` : ''}`);
+        L.push(
+          `- ${e.label}: ${e.device ?? ''}${v ? `; ${v}` : ''}${e.stepGraphs ? `; steps as CUDA graphs: ${e.stepGraphs}` : ''}` +
+            `${e.samples ? `; ${fmt(e.samples)} samples, ${e.steps} steps/epoch` : ''}`,
+        );
       }
     }
   }

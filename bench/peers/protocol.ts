@@ -52,7 +52,10 @@ export function peakRssBytes(): number {
 }
 
 /** Runs the command loop: `epoch()` trains one epoch and returns its numbers. */
-export async function serve(epoch: () => Promise<Record<string, unknown>>, finish?: () => void): Promise<void> {
+export async function serve(
+  epoch: () => Promise<Record<string, unknown>>,
+  finish?: () => Record<string, unknown> | void,
+): Promise<void> {
   const rl = readline.createInterface({ input: process.stdin, terminal: false });
   for await (const line of rl) {
     if (!line.trim()) continue;
@@ -65,8 +68,8 @@ export async function serve(epoch: () => Promise<Record<string, unknown>>, finis
         process.exit(1);
       }
     } else if (cmd === 'finish') {
-      finish?.();
-      send({ type: 'done', peakRssBytes: peakRssBytes() });
+      const extra = finish?.() ?? {};
+      send({ type: 'done', peakRssBytes: peakRssBytes(), ...extra });
       rl.close();
       process.exit(0);
     }

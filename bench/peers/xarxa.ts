@@ -1,5 +1,6 @@
-// xarxa as a benchmark engine (child process): engine 'xarxa' (CPU), or 'xarxa-cuda' and
-// 'xarxa-cuda-nchw' (the same on the GPU; its XARXA_CUDNN_LAYOUT comes from bench/lib/engines.ts).
+// xarxa as a benchmark engine (child process): engine 'xarxa' (CPU), or 'xarxa-cuda',
+// 'xarxa-cuda-nchw' and 'xarxa-cuda-nograph' (the same on the GPU; their XARXA_CUDNN_LAYOUT
+// and XARXA_CUDA_GRAPHS come from bench/lib/engines.ts).
 // Same protocol as the other peers (bench/peers/protocol.ts).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -57,7 +58,7 @@ try {
   await serve(async () => {
     const h = await nn.fit(x, y, { batchSize: cfg.batchSize, epochs: 1, shuffle: true, verbose: 0, callbacks: [timer] });
     return { seconds, loss: h.history.loss[0], acc: h.history.acc?.[0], samples: cfg.n, steps: Math.ceil(cfg.n / cfg.batchSize) };
-  });
+  }, () => (device === 'cuda' ? { stepGraphs: nn.deviceInfo().stepGraphs } : {}));  // after training: a failed recording shows
 } catch (e) {
   fail('error', (e as Error).stack ?? String(e));
 }

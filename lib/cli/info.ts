@@ -54,6 +54,7 @@ export function infoText(): string {
         if (i === 0) {
           lines.push(
             `  CUDA runtime ${cudaVersion(d.cudaRuntimeVersion)}, driver ${cudaVersion(d.cudaDriverVersion)}, cuBLAS ${d.cublasVersion || 'none'}, cuDNN ${cudnnVersion(d.cudnnVersion)}`,
+            `  training steps as CUDA graphs: ${d.stepGraphs ?? 'unknown'}`,
           );
         }
       } catch (err) {

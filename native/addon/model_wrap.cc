@@ -440,6 +440,7 @@ Napi::Object info_object(Napi::Env env, const DeviceInfo& d) {
   o.Set("cudaDriverVersion", d.cuda_driver_version);
   o.Set("cublasVersion", d.cublas_version);
   o.Set("cudnnVersion", d.cudnn_version);
+  if (!d.step_graphs.empty()) o.Set("stepGraphs", d.step_graphs);
   return o;
 }
 

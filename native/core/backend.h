@@ -14,6 +14,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 
 namespace xarxa {
@@ -58,6 +60,16 @@ struct DeviceInfo {
   std::string gemm;             // which GEMM implementation
   int cuda_runtime_version = 0, cuda_driver_version = 0;
   int cublas_version = 0, cudnn_version = 0;
+  std::string step_graphs;      // CUDA graphs for training steps: "on", or "off: why" ("" on the CPU)
+};
+
+// A sequence of ops recorded once and run again as a whole (Backend::record).
+class RecordedOps {
+ public:
+  virtual ~RecordedOps() = default;
+  // Does what calling the recorded ops again with the same arguments would:
+  // the same buffers, the same sizes, enqueued in order like any op.
+  virtual void replay() = 0;
 };
 
 class Backend {
@@ -176,6 +188,16 @@ class Backend {
 
   // True when any of the n floats is NaN or infinite (synchronises).
   virtual bool has_non_finite(const float* x, size_t n) = 0;
+
+  // ---- recorded ops (CUDA graphs) ------------------------------------------
+  // Records the device work of the ops `ops` calls, without running it, to be
+  // replayed as one launch: for training steps of small models, where launching
+  // each op costs more than running it. Null when this backend does not record
+  // (the CPU, this default) or the recording failed; either way no device work
+  // ran, and the caller runs the ops itself. The ops' host-side effects happen.
+  // Every buffer the ops use must outlive the recording, unmoved, and so must
+  // the backend.
+  virtual std::unique_ptr<RecordedOps> record(const std::function<void()>& ops) { return nullptr; }
 };
 
 const char* activation_name(Activation act);

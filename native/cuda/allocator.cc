@@ -53,6 +53,7 @@ CachingAllocator::~CachingAllocator() {
   if (stream_) cudaStreamSynchronize(stream_);  // nothing enqueued may still use a block
   for (auto& kv : live_) cudaFree(kv.first);
   live_.clear();
+  holds_ = 0;  // the end: everything goes
   release_cache_locked();
   cudaGetLastError();
 }
@@ -168,8 +169,18 @@ size_t CachingAllocator::release_cache() {
   return release_cache_locked();
 }
 
+void CachingAllocator::hold() {
+  std::lock_guard<std::mutex> lock(mu_);
+  holds_++;
+}
+
+void CachingAllocator::unhold() {
+  std::lock_guard<std::mutex> lock(mu_);
+  holds_--;
+}
+
 size_t CachingAllocator::release_cache_locked() {
-  if (cached_ == 0) return 0;
+  if (cached_ == 0 || holds_ > 0) return 0;
   // Work enqueued before a block was cached may still use it.
   if (stream_) cudaStreamSynchronize(stream_);
   size_t released = 0;

@@ -51,6 +51,13 @@ class CachingAllocator {
   // waits for the device, so only call it outside hot paths.
   size_t release_cache();
 
+  // While held, cached blocks are never given back to the driver (release_cache
+  // and out-of-memory retries, ours or another allocator's, free nothing). A
+  // recorded CUDA graph (graph.cc) holds the cache for its lifetime: it names
+  // the scratch blocks its ops used, which sit in the cache between replays.
+  void hold();
+  void unhold();
+
   // The size class of a request: multiples of 512 bytes up to 64 KiB, then 8
   // steps per power of two (at most 12.5% slack).
   static size_t size_class(size_t bytes);
@@ -74,6 +81,7 @@ class CachingAllocator {
   std::unordered_map<void*, Block> live_;
   std::unordered_map<size_t, std::vector<void*>> free_;
   size_t user_bytes_ = 0, reserved_ = 0, cached_ = 0;
+  int holds_ = 0;
 };
 
 }  // namespace cuda

@@ -241,7 +241,9 @@ bool CudaBackend::run_conv(ConvPlan& plan, ConvDirection d, const char* op,
         const cudnnStatus_t s = call(c.algo, ws.get(), c.workspace);
         cudaGetLastError();  // anything cuDNN left in the last-error slot is not our next kernel's
         if (s == CUDNN_STATUS_SUCCESS) return true;
-        if (!try_next_algo(s)) throw_cudnn(op, "cudnnConvolution", s);
+        // While recording (graph.cc) a failure says nothing about the algorithm: cuDNN
+        // may refuse to be captured. Keep every choice as it is; the step runs unrecorded.
+        if (!try_next_algo(s) || capturing_) throw_cudnn(op, "cudnnConvolution", s);
         // After a failed kernel of ours (a sticky error) every algorithm fails:
         // report that error, not a list of innocent algorithms.
         const cudaError_t earlier = cudaStreamQuery(stream_);
@@ -249,6 +251,7 @@ bool CudaBackend::run_conv(ConvPlan& plan, ConvDirection d, const char* op,
         cudaGetLastError();
         c.why = cudnn_error_text(s);
       } catch (const OutOfDeviceMemory& e) {
+        if (capturing_) throw;  // says nothing lasting about the algorithm either
         c.why = e.what();
         c.out_of_memory = true;
       }

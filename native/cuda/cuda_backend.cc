@@ -21,6 +21,7 @@ CudaBackend::CudaBackend(int ordinal) : device_(ordinal) {
   const char* op = "create";
   try {
     layout_choice_ = conv_layout_choice();
+    graphs_off_ = graphs_choice();
     XARXA_CUDA_CHECK(op, cudaSetDevice(ordinal));
     cudaDeviceProp prop;
     XARXA_CUDA_CHECK(op, cudaGetDeviceProperties(&prop, ordinal));
@@ -48,6 +49,7 @@ CudaBackend::CudaBackend(int ordinal) : device_(ordinal) {
     XARXA_CUDA_CHECK(op, cudaMallocHost(reinterpret_cast<void**>(&host_flag_), sizeof(int)));
     XARXA_CUDA_CHECK(op, cudaEventCreateWithFlags(&snapshot_event_, cudaEventDisableTiming));
     device_flag_ = static_cast<int*>(alloc_->allocate(sizeof(int), false, op));
+    if (graphs_off_.empty()) use_cublas_workspace();  // graph.cc
   } catch (...) {
     release();
     throw;
@@ -65,8 +67,9 @@ void CudaBackend::release() noexcept {
   cudnn_ = nullptr;
   if (cublas_) cublasDestroy(cublas_);
   cublas_ = nullptr;
-  alloc_.reset();  // cudaFree of every block, device_flag_ and ones_ included
+  alloc_.reset();  // cudaFree of every block, device_flag_, ones_ and cublas_workspace_ included
   device_flag_ = nullptr;
+  cublas_workspace_ = nullptr;
   ones_ = nullptr;
   if (host_stats_) cudaFreeHost(host_stats_);
   host_stats_ = nullptr;
@@ -116,6 +119,8 @@ DeviceInfo CudaBackend::info() const {
   d.cudnn_version = static_cast<int>(cudnnGetVersion());
   d.threads = 1;
   d.gemm = "cuBLAS " + version_string(d.cublas_version) + " sgemm (FP32, no TF32)";
+  const std::string off = graphs_off();
+  d.step_graphs = off.empty() ? "on" : "off: " + off;
   return d;
 }
 
@@ -123,6 +128,8 @@ DeviceInfo CudaBackend::info() const {
 
 void* CudaBackend::alloc(size_t bytes) {
   use_device();
+  // A layer growing a buffer in a recorded step: the recording fails and the step runs op by op.
+  if (capturing_) throw Error("cuda alloc: a buffer is allocated while a step is being recorded");
   return alloc_->allocate(bytes, true, "alloc");
 }
 
@@ -247,6 +254,8 @@ void CudaBackend::bias_activation_forward(Activation act, float* y, const float*
 
 const float* CudaBackend::ones(int n) {
   if (ones_len_ < n) {
+    // Its fill would only be recorded, not run: the vector must exist before a recording.
+    if (capturing_) throw Error("cuda bias_grad: the vector of ones grows while a step is being recorded");
     const int len = n > (1 << 30) ? n : (n + 1023) / 1024 * 1024;  // rounding up must not overflow int
     float* fresh = static_cast<float*>(alloc_->allocate(sizeof(float) * len, false, "bias_grad"));
     alloc_->deallocate(ones_);  // stream order keeps pending readers of the old vector safe

@@ -22,6 +22,10 @@
 namespace xarxa {
 namespace cuda {
 
+// XARXA_CUDA_GRAPHS (graph.cc): "" when unset or 1 (training steps are recorded
+// as CUDA graphs), why not when 0; throws on another value.
+std::string graphs_choice();
+
 class CudaBackend final : public Backend {
  public:
   explicit CudaBackend(int ordinal);
@@ -79,6 +83,8 @@ class CudaBackend final : public Backend {
                   bool nesterov) override;
   void sgd_update_all(const SgdTensor* tensors, int count, float lr, float momentum, bool nesterov) override;
   bool has_non_finite(const float* x, size_t n) override;
+
+  std::unique_ptr<RecordedOps> record(const std::function<void()>& ops) override;  // graph.cc
 
   // Not part of the contract: gives the allocator's cached free blocks back to
   // the driver (waits for the stream first); returns the bytes released.
@@ -165,6 +171,17 @@ class CudaBackend final : public Backend {
   int ones_len_ = 0;
 
   ConvLayoutChoice layout_choice_ = ConvLayoutChoice::Auto;  // XARXA_CUDNN_LAYOUT, read at creation
+
+  // CUDA graphs (graph.cc): XARXA_CUDA_GRAPHS, read at creation; "" while
+  // recording is possible, else why not (a failed recording turns it off).
+  // Read by info() on the JS thread while training runs: under graphs_mu_.
+  mutable std::mutex graphs_mu_;
+  std::string graphs_off_;
+  std::string graphs_off() const;
+  // A recording is in progress: ops must not allocate, nor change lasting state on failure.
+  bool capturing_ = false;
+  void* cublas_workspace_ = nullptr;  // allocator-owned (internal)
+  void use_cublas_workspace();        // gives cuBLAS a workspace of ours (graph.cc)
   std::mutex plans_mu_;
   std::map<std::array<int, 14>, std::unique_ptr<ConvPlan>> conv_plans_;
 };

@@ -12,7 +12,8 @@ extern "C" {
 // 2: Backend gained request_stats/poll_stats (asynchronous progress).
 // 3: Backend gained note_non_finite; stats buffers hold kStatCount = 3 doubles.
 // 4: Backend gained bias_activation_forward and sgd_update_all.
-#define XARXA_CUDA_PLUGIN_ABI 4
+// 5: Backend gained record (CUDA graphs); DeviceInfo gained step_graphs.
+#define XARXA_CUDA_PLUGIN_ABI 5
 
 typedef int (*xarxa_cuda_abi_fn)(void);
 // Number of usable CUDA devices, or -1 with a message (driver missing, ...).

@@ -20,7 +20,11 @@ class ProfiledBackend final : public Backend {
 
   CudaBackend& inner() { return *in_; }
 
-  DeviceInfo info() const override { return in_->info(); }
+  DeviceInfo info() const override {
+    DeviceInfo d = in_->info();
+    d.step_graphs = "off: XARXA_CUDA_PROFILE times each op";  // record() is Backend's: no recording
+    return d;
+  }
   void* alloc(size_t bytes) override { return in_->alloc(bytes); }
   void free(void* ptr) override { in_->free(ptr); }
   size_t bytes_in_use() const override { return in_->bytes_in_use(); }

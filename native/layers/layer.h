@@ -53,6 +53,9 @@ class Layer {
                         bool dy_is_preactivation) = 0;
 
   virtual Activation activation() const { return Activation::Linear; }
+  // Whether training steps draw random numbers (from `seed`), so that no two
+  // steps are the same ops with the same arguments (Model::train records steps).
+  virtual bool random_in_training() const { return false; }
   std::vector<Param>& params() { return params_; }
   const Shape& input_shape() const { return input_; }
   const Shape& output_shape() const { return output_; }

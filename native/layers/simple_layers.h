@@ -26,6 +26,7 @@ class Dropout : public Layer {
  public:
   Dropout(Backend& backend, float rate, uint64_t seed);
   std::string kind() const override { return "Dropout"; }
+  bool random_in_training() const override { return rate_ > 0.0f; }
   Shape build(const Shape& input, Rng& rng) override;
   void forward(const float* x, float* y, int batch, bool training, uint64_t seed) override;
   void backward(const float* x, const float* y, float* dy, float* dx, int batch, bool dy_is_preactivation) override;

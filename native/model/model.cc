@@ -56,13 +56,14 @@ void Model::release_buffers() {
   b.free(batch_x_);
   b.free(batch_y_);
   b.free(order_);
+  b.free(step_order_);
   b.free(grad_a_);
   b.free(grad_b_);
   b.free(stats_);
   for (float* a : acts_) b.free(a);
   acts_.clear();
   batch_x_ = batch_y_ = grad_a_ = grad_b_ = nullptr;
-  order_ = nullptr;
+  order_ = step_order_ = nullptr;
   stats_ = nullptr;
   order_len_ = 0;
   reserved_ = 0;
@@ -174,6 +175,7 @@ void Model::reserve(int batch) {
   grad_a_ = static_cast<float*>(b.alloc(sizeof(float) * batch * max_act));
   grad_b_ = static_cast<float*>(b.alloc(sizeof(float) * batch * max_act));
   stats_ = static_cast<double*>(b.alloc(sizeof(double) * kStatCount));
+  step_order_ = static_cast<int32_t*>(b.alloc(sizeof(int32_t) * batch));
   reserved_ = batch;
 }
 
@@ -195,6 +197,25 @@ void Model::loss_and_grad(const float* out, const float* y, int rows, bool want_
   else
     backend_->mean_squared_error(out, y, rows, cols, scale, grad, stats_);
   backend_->count_correct(out, y, rows, cols, stats_);
+}
+
+void Model::train_step(const DeviceDataset& data, const int32_t* index, int begin, int rows, uint64_t step_seed) {
+  Backend& b = *backend_;
+  b.gather_rows(batch_x_, data.x(), index, begin, rows, (int)data.x_row());
+  b.gather_rows(batch_y_, data.y(), index, begin, rows, (int)data.y_row());
+  const float* out = forward(batch_x_, rows, true, step_seed);
+  loss_and_grad(out, batch_y_, rows, true);
+
+  // Backward: grad_a_ holds dL/d(output of the current layer).
+  bool fused = loss_ == Loss::CategoricalCrossentropy;  // softmax gradient already folded in
+  float* dy = grad_a_;
+  float* dx = grad_b_;
+  for (int i = (int)layers_.size() - 1; i >= 0; i--) {
+    const float* x = i == 0 ? batch_x_ : acts_[i - 1];
+    layers_[i]->backward(x, acts_[i], dy, i == 0 ? nullptr : dx, rows, fused && i == (int)layers_.size() - 1);
+    std::swap(dy, dx);
+  }
+  b.sgd_update_all(sgd_tensors_.data(), (int)sgd_tensors_.size(), sgd_.learning_rate, sgd_.momentum, sgd_.nesterov);
 }
 
 RunStats Model::train(const DeviceDataset& data, const int32_t* order, int batch_size, int first_batch,
@@ -222,8 +243,8 @@ RunStats Model::train(const DeviceDataset& data, const int32_t* order, int batch
 
   RunStats run;
   b.zero_stats(stats_, kStatCount);
-  std::vector<SgdTensor> sgd_tensors;
-  for (Param* p : params()) sgd_tensors.push_back({p->value, p->grad, p->velocity, (size_t)p->size()});
+  sgd_tensors_.clear();
+  for (Param* p : params()) sgd_tensors_.push_back({p->value, p->grad, p->velocity, (size_t)p->size()});
   // Progress every `progress_every` batches must not stall the device: the
   // stats are snapshotted without waiting (request_stats) and reported when
   // the snapshot has landed, a batch or more later, with the counts of the
@@ -241,26 +262,40 @@ RunStats Model::train(const DeviceDataset& data, const int32_t* order, int batch
     b.read_stats(s, stats_, kStatCount);
     take_stats(run, s);
   };
+  // Recorded steps (CUDA graphs, Backend::record): a full batch's step is the
+  // same ops with the same arguments every time, except which rows it
+  // gathers. So it is recorded once, gathering from step_order_, and each
+  // later full batch copies its part of the order there and replays it: one
+  // launch instead of one per op. The first full batch runs op by op (it warms
+  // up cuDNN's plans and the memory cache, so recording allocates nothing);
+  // the last, partial batch too (the recording is dropped before it: it holds
+  // the backend's memory cache). Not with layers that draw random numbers per
+  // step (dropout: its seed changes every step). The learning rate, recorded as
+  // a value, cannot change during a call (setLearningRate needs an idle model).
+  // Backends that cannot record run every step op by op.
+  bool random_steps = false;
+  for (auto& layer : layers_) random_steps = random_steps || layer->random_in_training();
+  std::unique_ptr<RecordedOps> recorded;
+  bool record_off = random_steps;  // a backend that could not record is not asked again in this call
+  int full_steps = 0;
   for (int batch = first_batch; batch < last_batch; batch++) {
     int row0 = (int)((long)batch * batch_size);  // < n
     int rows = std::min(batch_size, n - row0);
-    b.gather_rows(batch_x_, data.x(), order_, row0 - (int)begin, rows, (int)data.x_row());
-    b.gather_rows(batch_y_, data.y(), order_, row0 - (int)begin, rows, (int)data.y_row());
     uint64_t step_seed = mix64(seed_ ^ mix64(++step_));
-    const float* out = forward(batch_x_, rows, true, step_seed);
-    loss_and_grad(out, batch_y_, rows, true);
-    b.note_non_finite(stats_, batch);
-
-    // Backward: grad_a_ holds dL/d(output of the current layer).
-    bool fused = loss_ == Loss::CategoricalCrossentropy;  // softmax gradient already folded in
-    float* dy = grad_a_;
-    float* dx = grad_b_;
-    for (int i = (int)layers_.size() - 1; i >= 0; i--) {
-      const float* x = i == 0 ? batch_x_ : acts_[i - 1];
-      layers_[i]->backward(x, acts_[i], dy, i == 0 ? nullptr : dx, rows, fused && i == (int)layers_.size() - 1);
-      std::swap(dy, dx);
+    const bool full = rows == batch_size;
+    if (!full) recorded.reset();
+    if (full && !recorded && !record_off && full_steps > 0) {
+      recorded = b.record([&] { train_step(data, step_order_, 0, rows, step_seed); });
+      record_off = !recorded;
     }
-    b.sgd_update_all(sgd_tensors.data(), (int)sgd_tensors.size(), sgd_.learning_rate, sgd_.momentum, sgd_.nesterov);
+    if (full && recorded) {
+      b.copy(step_order_, order_ + (row0 - begin), sizeof(int32_t) * rows);
+      recorded->replay();
+    } else {
+      train_step(data, order_, row0 - (int)begin, rows, step_seed);
+    }
+    if (full) full_steps++;
+    b.note_non_finite(stats_, batch);
 
     run.samples += rows;
     run.batches++;

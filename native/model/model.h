@@ -98,6 +98,9 @@ class Model {
   void reserve(int batch);
   const float* forward(const float* x, int batch, bool training, uint64_t step_seed);
   void loss_and_grad(const float* out, const float* y, int rows, bool want_grad);
+  // One training step on the rows index[begin .. begin + rows) of `data`: the
+  // batch gathered, forward, loss, backward, SGD.
+  void train_step(const DeviceDataset& data, const int32_t* index, int begin, int rows, uint64_t step_seed);
 
   std::shared_ptr<Backend> backend_;
   uint64_t seed_;
@@ -114,6 +117,8 @@ class Model {
   float* batch_y_ = nullptr;
   int32_t* order_ = nullptr;
   long order_len_ = 0;
+  int32_t* step_order_ = nullptr;  // a recorded step's batch of the order (reserved_ ints)
+  std::vector<SgdTensor> sgd_tensors_;  // the parameters as train_step updates them (set by train)
   std::vector<float*> acts_;    // output of each layer
   float* grad_a_ = nullptr;     // ping-pong gradient buffers, max activation size
   float* grad_b_ = nullptr;

@@ -123,7 +123,7 @@ describe('npm run bench (short real runs)', () => {
     });
     const r = JSON.parse(fs.readFileSync(out, 'utf8')) as BenchResult;
     const rows = r.models[0].engines;
-    expect(rows.map((e) => e.engine)).toEqual(['xarxa-cuda', 'torch-eager', 'torch-compile']);
+    expect(rows.map((e) => e.engine)).toEqual(['xarxa-cuda', 'xarxa-cuda-nograph', 'torch-eager', 'torch-compile']);
     for (const e of rows) {
       // On a GPU machine these run; elsewhere each row says why not.
       if (e.status !== 'ok') {

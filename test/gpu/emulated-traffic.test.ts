@@ -1,7 +1,8 @@
 // What a training step asks of the GPU, counted by the CUDA emulator
 // (XARXA_CUDA_EMULATOR_COUNTERS): the training set goes to the device once per
 // fit, and a step neither waits for the device nor copies its batch; the host
-// reads only the loss/accuracy scalars, every 10 batches. Two fits that differ
+// reads only the loss/accuracy scalars, every 10 batches; with CUDA graphs
+// (the default) the host issues a step as one graph launch. Two fits that differ
 // only in the number of batches are compared, so set-up work cancels out.
 // Runs only when the CUDA library in use is the emulator; skips otherwise.
 import fs from 'node:fs';
@@ -34,11 +35,15 @@ interface Counters {
   hostWaits: number;
   bytesToDevice: number;
   bytesToHost: number;
+  graphLaunches: number;
 }
 
-function counters(model: string, samples: number): Counters {
+function counters(model: string, samples: number, graphs: boolean): Counters {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'xarxa-traffic-')), 'counters.json');
-  const r = runChild(CHILD, [model, String(samples)], { env: { ...process.env, XARXA_CUDA_EMULATOR_COUNTERS: file }, timeout: 120_000 });
+  const r = runChild(CHILD, [model, String(samples)], {
+    env: { ...process.env, XARXA_CUDA_EMULATOR_COUNTERS: file, XARXA_CUDA_GRAPHS: graphs ? '1' : '0' },
+    timeout: 120_000,
+  });
   expect({ status: r.status, signal: r.signal }, r.stderr).toEqual({ status: 0, signal: null });
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
@@ -48,24 +53,34 @@ describe.skipIf(!emulated)('GPU traffic of a training step, on the emulator', ()
     ['mnist-dense', 784, 2560, 10240],
     ['cifar10-cnn', 32 * 32 * 3, 256, 1024],
   ] as const) {
-    it(`${model}: no waits, no batch copies, scalars only`, { timeout: 240_000 }, () => {
-      expect(MODELS[model]).toBeDefined();
-      const a = counters(model, small);
-      const b = counters(model, large);
-      const steps = (large - small) / 128;
-      const perStep = (k: keyof Counters) => (b[k] - a[k]) / steps;
-      console.info(
-        `[gpu] ${model} per training step: ${perStep('kernelLaunches')} kernel launches, ${perStep('deviceWork')} device ` +
-          `operations (kernels + cuBLAS/cuDNN calls + copies), ${perStep('hostWaits')} host waits, ` +
-          `${perStep('bytesToHost')} bytes to the host; set-up: ${a.hostWaits} waits`,
-      );
-      // The extra samples travel once, with their labels (10 floats) and their place in the order (an int32).
-      expect(b.bytesToDevice - a.bytesToDevice).toBe((large - small) * (features + 10 + 1) * 4);
-      expect(b.hostWaits - a.hostWaits).toBe(0);
-      // A 24-byte snapshot of the running totals (loss, correct, first NaN batch) every 10 batches, at most.
-      expect(b.bytesToHost - a.bytesToHost).toBeLessThanOrEqual(Math.ceil(steps / 10) * 24);
-      // Regression guards for the launch count (a step's launches are what bounds small models on a GPU).
-      expect(perStep('kernelLaunches')).toBeLessThanOrEqual(model === 'mnist-dense' ? 11 : 22);
-    });
+    for (const graphs of [true, false]) {
+      it(`${model}, ${graphs ? 'steps as CUDA graphs' : 'op by op'}: no waits, no batch copies, scalars only`, { timeout: 240_000 }, () => {
+        expect(MODELS[model]).toBeDefined();
+        const a = counters(model, small, graphs);
+        const b = counters(model, large, graphs);
+        const steps = (large - small) / 128;
+        const perStep = (k: keyof Counters) => (b[k] - a[k]) / steps;
+        console.info(
+          `[gpu] ${model} per training step${graphs ? ' (CUDA graphs)' : ''}: ${perStep('graphLaunches')} graph launches, ` +
+            `${perStep('kernelLaunches')} kernel launches by the host, ${perStep('deviceWork')} device ` +
+            `operations (kernels + cuBLAS/cuDNN calls + copies), ${perStep('hostWaits')} host waits, ` +
+            `${perStep('bytesToHost')} bytes to the host; set-up: ${a.hostWaits} waits`,
+        );
+        // The extra samples travel once, with their labels (10 floats) and their place in the order (an int32).
+        expect(b.bytesToDevice - a.bytesToDevice).toBe((large - small) * (features + 10 + 1) * 4);
+        expect(b.hostWaits - a.hostWaits).toBe(0);
+        // A 24-byte snapshot of the running totals (loss, correct, first NaN batch) every 10 batches, at most.
+        expect(b.bytesToHost - a.bytesToHost).toBeLessThanOrEqual(Math.ceil(steps / 10) * 24);
+        if (graphs) {
+          // One graph launch per step; the host's own launches: the NaN bookkeeping only.
+          expect(perStep('graphLaunches')).toBe(1);
+          expect(perStep('kernelLaunches')).toBeLessThanOrEqual(1);
+        } else {
+          expect(perStep('graphLaunches')).toBe(0);
+          // Regression guards for the launch count (a step's launches are what bounds small models on a GPU).
+          expect(perStep('kernelLaunches')).toBeLessThanOrEqual(model === 'mnist-dense' ? 11 : 22);
+        }
+      });
+    }
   }
 });

@@ -5,6 +5,7 @@
 #include <cublas_v2.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -15,6 +16,8 @@
 struct cublasContext {
   cudaStream_t stream = nullptr;
   cublasMath_t math = CUBLAS_DEFAULT_MATH;  // stored only: the emulator always computes plain FP32
+  void* workspace = nullptr;                // cublasSetWorkspace: stored only (the emulator needs none)
+  size_t workspace_bytes = 0;
 };
 
 namespace {
@@ -114,6 +117,21 @@ cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, cudaStream_t streamId) 
   Lock lock(xarxa_emu::device_mutex());
   if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
   handle->stream = streamId;
+  return CUBLAS_STATUS_SUCCESS;
+}
+
+// cuBLAS's documented requirements: device memory of the given size, 256-byte aligned.
+cublasStatus_t cublasSetWorkspace_v2(cublasHandle_t handle, void* workspace, size_t workspaceSizeInBytes) {
+  Lock lock(xarxa_emu::device_mutex());
+  const char* call = "cublasSetWorkspace";
+  if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (workspaceSizeInBytes > 0) {
+    if (!workspace || !xarxa_emu::is_device_range(workspace, workspaceSizeInBytes))
+      return invalid(call, std::to_string(workspaceSizeInBytes) + " bytes at the workspace are not one device allocation");
+    if (reinterpret_cast<uintptr_t>(workspace) % 256 != 0) return invalid(call, "the workspace is not 256-byte aligned");
+  }
+  handle->workspace = workspace;
+  handle->workspace_bytes = workspaceSizeInBytes;
   return CUBLAS_STATUS_SUCCESS;
 }
 

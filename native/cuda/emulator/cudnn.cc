@@ -537,7 +537,7 @@ void backward_filter(const Conv& g, float alpha, const float* x, const float* dy
 
 cudnnStatus_t queued(const char* call, bool ok) {
   return ok ? CUDNN_STATUS_SUCCESS
-            : fail(CUDNN_STATUS_EXECUTION_FAILED, call, "the handle's stream does not exist");
+            : fail(CUDNN_STATUS_EXECUTION_FAILED, call, xarxa_emu::enqueue_failure());
 }
 
 }  // namespace

@@ -19,6 +19,15 @@
 //     run pending work;
 //   - kernels: every block and thread of the grid, with __syncthreads on
 //     cooperative fibers; launch configurations are checked as the driver does.
+//   - stream capture and graphs: work enqueued on a capturing stream is kept
+//     and run, in order, at each cudaGraphLaunch; a call that blocks the host
+//     or allocates on the capturing thread (cudaMalloc, cudaFree, a
+//     synchronize, a copy with pageable memory) invalidates the capture, as in
+//     CUDA's thread-local capture mode. Stricter than a GPU: an event recorded
+//     on a capturing stream is refused. XARXA_CUDA_EMULATOR_CAPTURE=unsupported
+//     refuses to begin a capture, =unsafe makes the first work captured an
+//     unsafe call, =invalidated makes cudaStreamEndCapture find the capture
+//     invalidated (to test a backend's fallback).
 //   - faults: a kernel that reaches divergent __syncthreads or is given a host
 //     pointer faults; XARXA_CUDA_EMULATOR_FAULT_AT=N makes the Nth launch fault
 //     (sticky, as on a GPU: later library calls fail too).
@@ -61,7 +70,13 @@ int current_device();
 // order when the host waits. False for a stream that does not exist or
 // belongs to a device other than the current one. `counted`: whether it counts
 // as device work in XARXA_CUDA_EMULATOR_COUNTERS (bookkeeping steps do not).
+// While the stream is being captured (cudaStreamBeginCapture) the work is
+// added to the capture instead, and runs each time the graph is launched.
 bool enqueue(cudaStream_t stream, std::function<void()> work, bool counted = true);
+// Why the calling thread's last enqueue() failed, as the CUDA error a GPU
+// returns for it and as words.
+cudaError_t enqueue_error();
+const std::string& enqueue_failure();
 
 // The calling thread's last error (what cudaGetLastError returns next), for
 // calls that fail outside runtime.cc (a kernel launch with a bad configuration).
@@ -78,6 +93,7 @@ enum class Counter {
   HostWaits,       // calls that block the host until the device is done (synchronize, a blocking copy, cudaFree)
   BytesToDevice,
   BytesToHost,
+  GraphLaunches,   // cudaGraphLaunch calls (each runs a captured graph's work)
   kCount
 };
 void count(Counter c, uint64_t n = 1);

@@ -207,7 +207,7 @@ void launch_kernel(const void* kernel, const char* name, dim3 grid, dim3 block, 
                                                          std::to_string(device));
     run_grid(kernel, name, grid, block, body);
   };
-  if (!enqueue(stream, std::move(run))) return record_error(cudaErrorInvalidResourceHandle);
+  if (!enqueue(stream, std::move(run))) return record_error(enqueue_error());
   count(Counter::KernelLaunches);
 }
 

@@ -18,6 +18,8 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "cuda/emulator/emulator.h"
 
@@ -67,6 +69,18 @@ struct Stream {
   uint64_t enqueued = 0;  // sequence number of the last work queued
   uint64_t done = 0;      // of the last work run
   bool query_seen = false;
+  // Stream capture (cudaStreamBeginCapture): work goes to `captured` instead of
+  // the queue. A call that would be unsafe during capture invalidates it.
+  bool capturing = false;
+  bool capture_invalid = false;
+  std::thread::id capture_thread;
+  std::vector<std::pair<std::function<void()>, bool>> captured;  // (work, counted)
+};
+
+// A captured graph and its executable form: the work in stream order.
+struct Graph {
+  int device = 0;
+  std::vector<std::pair<std::function<void()>, bool>> work;
 };
 
 struct Event {
@@ -85,6 +99,7 @@ std::map<int, size_t> g_device_used;  // bytes allocated, per device
 Stream g_default_stream;                      // stream 0 (legacy) and the per-thread handle
 std::set<Stream*> g_streams;                  // created streams, in creation order of addresses
 std::set<Event*> g_events;
+std::set<Graph*> g_graphs, g_graph_execs;
 cudaError_t g_sticky = cudaSuccess;
 uint64_t g_counters[static_cast<int>(Counter::kCount)] = {};
 
@@ -97,9 +112,9 @@ struct CounterDump {
       auto at = [](Counter c) { return static_cast<unsigned long long>(g_counters[static_cast<int>(c)]); };
       std::fprintf(f,
                    "{\"kernelLaunches\": %llu, \"deviceWork\": %llu, \"hostWaits\": %llu, \"bytesToDevice\": %llu, "
-                   "\"bytesToHost\": %llu}\n",
+                   "\"bytesToHost\": %llu, \"graphLaunches\": %llu}\n",
                    at(Counter::KernelLaunches), at(Counter::DeviceWork), at(Counter::HostWaits),
-                   at(Counter::BytesToDevice), at(Counter::BytesToHost));
+                   at(Counter::BytesToDevice), at(Counter::BytesToHost), at(Counter::GraphLaunches));
       std::fclose(f);
     }
   }
@@ -107,6 +122,15 @@ struct CounterDump {
 
 thread_local cudaError_t t_last_error = cudaSuccess;
 thread_local int t_device = 0;
+thread_local Stream* t_capturing = nullptr;  // the stream this thread is capturing (thread-local mode)
+thread_local cudaError_t t_enqueue_error = cudaSuccess;
+thread_local std::string t_enqueue_failure;
+
+// XARXA_CUDA_EMULATOR_CAPTURE: a capture failure to act out (see emulator.h).
+bool capture_fault(const char* what) {
+  const char* v = std::getenv("XARXA_CUDA_EMULATOR_CAPTURE");
+  return v && std::strcmp(v, what) == 0;
+}
 
 cudaError_t fail(cudaError_t e) {
   if (e != cudaSuccess) t_last_error = e;
@@ -170,6 +194,20 @@ bool is_pinned(const void* p, size_t bytes) {
 
 bool is_host(const void* p) { return block_of(p) == nullptr; }
 
+// A call a GPU refuses during capture: it invalidates the capture, says why on
+// stderr, and fails with cudaErrorStreamCaptureUnsupported.
+cudaError_t invalidate_capture(Stream& s, const char* call, const std::string& why) {
+  s.capture_invalid = true;
+  std::fprintf(stderr, "cuda emulator: %s during stream capture: %s; the capture is invalidated\n", call, why.c_str());
+  return fail(cudaErrorStreamCaptureUnsupported);
+}
+
+// Calls that block the host or allocate are unsafe on a thread that is capturing
+// (cudaStreamCaptureModeThreadLocal): cudaSuccess when this thread captures nothing.
+cudaError_t capture_forbids(const char* call, const char* why) {
+  return t_capturing ? invalidate_capture(*t_capturing, call, why) : cudaSuccess;
+}
+
 cudaError_t check_usable() {
   if (no_driver()) return fail(cudaErrorInsufficientDriver);
   if (device_count() <= 0) return fail(cudaErrorNoDevice);
@@ -202,7 +240,14 @@ const ErrorName kErrors[] = {
     {cudaErrorNotReady, "cudaErrorNotReady", "device not ready"},
     {cudaErrorIllegalAddress, "cudaErrorIllegalAddress", "an illegal memory access was encountered"},
     {cudaErrorLaunchFailure, "cudaErrorLaunchFailure", "unspecified launch failure"},
-    {cudaErrorUnknown, "cudaErrorUnknown", "unknown error"},
+    {cudaErrorStreamCaptureUnsupported, "cudaErrorStreamCaptureUnsupported",
+   "operation not permitted when stream is capturing"},
+  {cudaErrorStreamCaptureInvalidated, "cudaErrorStreamCaptureInvalidated",
+   "operation failed due to a previous error during capture"},
+  {cudaErrorStreamCaptureWrongThread, "cudaErrorStreamCaptureWrongThread",
+   "attempt to terminate a thread-local capture sequence from another thread"},
+  {cudaErrorIllegalState, "cudaErrorIllegalState", "the operation is not permitted in the current state"},
+  {cudaErrorUnknown, "cudaErrorUnknown", "unknown error"},
 };
 
 const ErrorName* find_error(cudaError_t code) {
@@ -243,12 +288,32 @@ void count(Counter c, uint64_t n) {
 bool enqueue(cudaStream_t stream, std::function<void()> work, bool counted) {
   std::lock_guard<std::recursive_mutex> lock(device_mutex());
   Stream* s = find_stream(stream);
-  if (!s || (s->device >= 0 && s->device != t_device)) return false;  // another device's stream
+  auto refuse = [](cudaError_t e, const std::string& why) {
+    t_enqueue_error = e;
+    t_enqueue_failure = why;
+    return false;
+  };
+  if (!s) return refuse(cudaErrorInvalidResourceHandle, "the stream does not exist");
+  if (s->device >= 0 && s->device != t_device)
+    return refuse(cudaErrorInvalidResourceHandle, "the stream belongs to another device");
+  if (s->capturing) {
+    if (!s->capture_invalid && capture_fault("unsafe") && s->captured.empty()) {
+      invalidate_capture(*s, "work", "XARXA_CUDA_EMULATOR_CAPTURE=unsafe");
+      return refuse(cudaErrorStreamCaptureUnsupported, "an unsafe call during stream capture");
+    }
+    if (s->capture_invalid)
+      return refuse(cudaErrorStreamCaptureInvalidated, "the stream's capture was invalidated by an earlier call");
+    s->captured.emplace_back(std::move(work), counted);  // runs at each cudaGraphLaunch
+    return true;
+  }
   if (counted) count(Counter::DeviceWork);
   s->queue.emplace_back(++s->enqueued, std::move(work));
   s->query_seen = false;
   return true;
 }
+
+cudaError_t enqueue_error() { return t_enqueue_error; }
+const std::string& enqueue_failure() { return t_enqueue_failure; }
 
 void record_error(cudaError_t e) { fail(e); }
 
@@ -372,6 +437,7 @@ cudaError_t cudaFuncGetAttributes(struct cudaFuncAttributes* attr, const void* f
 cudaError_t cudaMalloc(void** devPtr, size_t size) {
   Lock lock(device_mutex());
   if (cudaError_t e = check_usable()) return e;
+  if (cudaError_t e = capture_forbids("cudaMalloc", "it may synchronise the device")) return e;
   if (!devPtr) return fail(cudaErrorInvalidValue);
   if (size == 0) {
     *devPtr = nullptr;
@@ -400,6 +466,7 @@ cudaError_t cudaMalloc(void** devPtr, size_t size) {
 cudaError_t cudaFree(void* devPtr) {
   Lock lock(device_mutex());
   if (!devPtr) return cudaSuccess;
+  if (cudaError_t e = capture_forbids("cudaFree", "it waits for the device")) return e;
   run_everything();  // cudaFree waits for the device
   count(Counter::HostWaits);
   auto it = g_device.find(static_cast<const char*>(devPtr));
@@ -413,6 +480,7 @@ cudaError_t cudaFree(void* devPtr) {
 cudaError_t cudaMallocHost(void** ptr, size_t size) {
   Lock lock(device_mutex());
   if (cudaError_t e = check_usable()) return e;
+  if (cudaError_t e = capture_forbids("cudaMallocHost", "it may synchronise the device")) return e;
   if (!ptr) return fail(cudaErrorInvalidValue);
   void* p = std::aligned_alloc(4096, (std::max<size_t>(size, 1) + 4095) / 4096 * 4096);
   if (!p) return fail(cudaErrorMemoryAllocation);
@@ -425,6 +493,7 @@ cudaError_t cudaMallocHost(void** ptr, size_t size) {
 cudaError_t cudaFreeHost(void* ptr) {
   Lock lock(device_mutex());
   if (!ptr) return cudaSuccess;
+  if (cudaError_t e = capture_forbids("cudaFreeHost", "it waits for the device")) return e;
   run_everything();
   count(Counter::HostWaits);
   auto it = g_pinned.find(static_cast<const char*>(ptr));
@@ -472,6 +541,9 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, enum cudaM
   const char* c = static_cast<const char*>(src);
   if (d < c + count && c < d + count) return reject(call, "overlapping source and destination (undefined in CUDA)");
 
+  if (s->capturing && (kind == cudaMemcpyHostToHost || (!src_device && !is_pinned(src, count)) ||
+                       (!dst_device && !is_pinned(dst, count))))
+    return invalidate_capture(*s, call, "a copy to or from pageable host memory cannot be captured");
   if (kind == cudaMemcpyHostToDevice) xarxa_emu::count(Counter::BytesToDevice, count);
   if (kind == cudaMemcpyDeviceToHost) xarxa_emu::count(Counter::BytesToHost, count);
   if (kind == cudaMemcpyHostToHost) {
@@ -479,7 +551,7 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, enum cudaM
     return cudaSuccess;
   }
   if (!enqueue(stream, [dst, src, count] { std::memcpy(dst, src, count); }))
-    return reject(call, "the stream belongs to another device", cudaErrorInvalidResourceHandle);
+    return reject(call, enqueue_failure(), enqueue_error());
   return cudaSuccess;
 }
 
@@ -491,7 +563,7 @@ cudaError_t cudaMemsetAsync(void* devPtr, int value, size_t count, cudaStream_t 
   if (!is_device_range(devPtr, count))
     return reject("cudaMemsetAsync", "not " + std::to_string(count) + " bytes of device memory");
   if (!enqueue(stream, [devPtr, value, count] { std::memset(devPtr, value, count); }))
-    return reject("cudaMemsetAsync", "the stream belongs to another device", cudaErrorInvalidResourceHandle);
+    return reject("cudaMemsetAsync", enqueue_failure(), enqueue_error());
   return cudaSuccess;
 }
 
@@ -515,6 +587,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
   Stream* s = find_stream(stream);
   if (!s || s == &g_default_stream) return fail(cudaErrorInvalidResourceHandle);
   run_all(*s);  // its pending work still completes
+  if (t_capturing == s) t_capturing = nullptr;
   g_streams.erase(s);
   delete s;
   return cudaSuccess;
@@ -524,6 +597,7 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
   Lock lock(device_mutex());
   Stream* s = find_stream(stream);
   if (!s) return fail(cudaErrorInvalidResourceHandle);
+  if (s->capturing) return invalidate_capture(*s, "cudaStreamSynchronize", "the stream is capturing");
   run_all(*s);
   count(Counter::HostWaits);
   return g_sticky != cudaSuccess ? fail(g_sticky) : cudaSuccess;
@@ -534,6 +608,7 @@ cudaError_t cudaStreamQuery(cudaStream_t stream) {
   Lock lock(device_mutex());
   Stream* s = find_stream(stream);
   if (!s) return fail(cudaErrorInvalidResourceHandle);
+  if (s->capturing) return invalidate_capture(*s, "cudaStreamQuery", "the stream is capturing");
   if (!s->queue.empty()) {
     if (!s->query_seen) {
       s->query_seen = true;
@@ -546,6 +621,7 @@ cudaError_t cudaStreamQuery(cudaStream_t stream) {
 
 cudaError_t cudaDeviceSynchronize(void) {
   Lock lock(device_mutex());
+  if (cudaError_t e = capture_forbids("cudaDeviceSynchronize", "it waits for the device")) return e;
   run_everything();
   count(Counter::HostWaits);
   return g_sticky != cudaSuccess ? fail(g_sticky) : cudaSuccess;
@@ -578,6 +654,7 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   Event* ev = reinterpret_cast<Event*>(event);
   Stream* s = find_stream(stream);
   if (!g_events.count(ev) || !s) return fail(cudaErrorInvalidResourceHandle);
+  if (s->capturing) return invalidate_capture(*s, "cudaEventRecord", "the emulator does not capture events");
   if (s->device >= 0 && s->device != ev->device)
     return reject("cudaEventRecord", "the event belongs to device " + std::to_string(ev->device) + ", the stream to device " +
                                          std::to_string(s->device), cudaErrorInvalidResourceHandle);
@@ -640,7 +717,107 @@ cudaError_t cudaEventSynchronize(cudaEvent_t event) {
   Lock lock(device_mutex());
   Event* ev = reinterpret_cast<Event*>(event);
   if (!g_events.count(ev)) return fail(cudaErrorInvalidResourceHandle);
+  if (cudaError_t e = capture_forbids("cudaEventSynchronize", "it waits for the device")) return e;
   if (Stream* s = pending_stream(ev)) run_until(*s, ev->seq);
   count(Counter::HostWaits);
   return g_sticky != cudaSuccess ? fail(g_sticky) : cudaSuccess;
+}
+
+// ---- stream capture and graphs ---------------------------------------------------------------------------
+
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, enum cudaStreamCaptureMode mode) {
+  Lock lock(device_mutex());
+  const char* call = "cudaStreamBeginCapture";
+  if (cudaError_t e = check_usable()) return e;
+  Stream* s = find_stream(stream);
+  if (!s) return fail(cudaErrorInvalidResourceHandle);
+  if (s == &g_default_stream) return reject(call, "the legacy default stream cannot be captured", cudaErrorStreamCaptureUnsupported);
+  if (s->capturing) return reject(call, "the stream is already capturing", cudaErrorIllegalState);
+  if (mode != cudaStreamCaptureModeThreadLocal)
+    return reject(call, "the emulator models only cudaStreamCaptureModeThreadLocal");
+  if (t_capturing) return reject(call, "this thread is already capturing another stream", cudaErrorIllegalState);
+  if (capture_fault("unsupported"))
+    return reject(call, "XARXA_CUDA_EMULATOR_CAPTURE=unsupported", cudaErrorStreamCaptureUnsupported);
+  s->capturing = true;
+  s->capture_invalid = false;
+  s->capture_thread = std::this_thread::get_id();
+  s->captured.clear();
+  t_capturing = s;
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* pGraph) {
+  Lock lock(device_mutex());
+  Stream* s = find_stream(stream);
+  if (!s || !pGraph) return fail(cudaErrorInvalidValue);
+  if (!s->capturing) return reject("cudaStreamEndCapture", "the stream is not capturing", cudaErrorIllegalState);
+  if (s->capture_thread != std::this_thread::get_id()) return fail(cudaErrorStreamCaptureWrongThread);
+  s->capturing = false;
+  t_capturing = nullptr;
+  *pGraph = nullptr;
+  auto work = std::move(s->captured);
+  s->captured.clear();
+  if (s->capture_invalid || capture_fault("invalidated")) return fail(cudaErrorStreamCaptureInvalidated);
+  Graph* g = new Graph();
+  g->device = s->device;
+  g->work = std::move(work);
+  g_graphs.insert(g);
+  *pGraph = reinterpret_cast<cudaGraph_t>(g);
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, enum cudaStreamCaptureStatus* pCaptureStatus) {
+  Lock lock(device_mutex());
+  Stream* s = find_stream(stream);
+  if (!s || !pCaptureStatus) return fail(cudaErrorInvalidValue);
+  *pCaptureStatus = !s->capturing       ? cudaStreamCaptureStatusNone
+                    : s->capture_invalid ? cudaStreamCaptureStatusInvalidated
+                                         : cudaStreamCaptureStatusActive;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* pGraphExec, cudaGraph_t graph, unsigned long long flags) {
+  Lock lock(device_mutex());
+  if (cudaError_t e = check_usable()) return e;
+  Graph* g = reinterpret_cast<Graph*>(graph);
+  if (!pGraphExec || !g_graphs.count(g)) return fail(cudaErrorInvalidValue);
+  if (flags != 0) return reject("cudaGraphInstantiate", "the emulator models only flags 0");
+  Graph* exec = new Graph(*g);  // a copy: the graph may be destroyed while the executable lives
+  g_graph_execs.insert(exec);
+  *pGraphExec = reinterpret_cast<cudaGraphExec_t>(exec);
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphLaunch(cudaGraphExec_t graphExec, cudaStream_t stream) {
+  Lock lock(device_mutex());
+  const char* call = "cudaGraphLaunch";
+  if (cudaError_t e = check_usable()) return e;
+  Graph* exec = reinterpret_cast<Graph*>(graphExec);
+  Stream* s = find_stream(stream);
+  if (!g_graph_execs.count(exec) || !s) return fail(cudaErrorInvalidResourceHandle);
+  if (s->capturing) return reject(call, "the emulator does not capture graph launches", cudaErrorStreamCaptureUnsupported);
+  const int device = s->device >= 0 ? s->device : t_device;
+  if (exec->device >= 0 && exec->device != device)
+    return reject(call, "the graph was captured on device " + std::to_string(exec->device) + ", the stream is on device " +
+                            std::to_string(device), cudaErrorInvalidValue);
+  for (const auto& w : exec->work)
+    if (!enqueue(stream, w.first, w.second)) return reject(call, enqueue_failure(), enqueue_error());
+  count(Counter::GraphLaunches);
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t graphExec) {
+  Lock lock(device_mutex());
+  Graph* exec = reinterpret_cast<Graph*>(graphExec);
+  if (!g_graph_execs.erase(exec)) return fail(cudaErrorInvalidValue);
+  delete exec;  // work already launched holds its own copies
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
+  Lock lock(device_mutex());
+  Graph* g = reinterpret_cast<Graph*>(graph);
+  if (!g_graphs.erase(g)) return fail(cudaErrorInvalidValue);
+  delete g;
+  return cudaSuccess;
 }

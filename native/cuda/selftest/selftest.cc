@@ -40,6 +40,7 @@ using namespace xarxa;
 namespace {
 
 int g_failed = 0, g_passed = 0;
+xarxa_cuda_release_cache_fn g_release = nullptr;  // the library's, for the recording tests
 Rng g_rng(20240611);
 
 std::vector<float> random_vec(size_t n, float lo = -1.0f, float hi = 1.0f) {
@@ -66,6 +67,12 @@ void report(const std::string& name, bool ok, const std::string& detail) {
   std::printf("%-4s %-58s %s\n", ok ? "ok" : "FAIL", name.c_str(), detail.c_str());
   std::fflush(stdout);
   (ok ? g_passed : g_failed)++;
+}
+
+// Recording must work on a GPU: it may be off only when asked (XARXA_CUDA_GRAPHS=0, the op profiler).
+bool graphs_off_on_purpose(const std::string& step_graphs) {
+  return step_graphs.find("XARXA_CUDA_GRAPHS=0") != std::string::npos ||
+         step_graphs.find("XARXA_CUDA_PROFILE") != std::string::npos;
 }
 
 void compare(const std::string& name, const std::vector<float>& cpu, const std::vector<float>& gpu,
@@ -182,7 +189,7 @@ struct ModelRun {
 };
 
 ModelRun run_model(Backend* backend, bool channels_first, const std::vector<float>& xs, const std::vector<float>& ys,
-                   int n, int batch = 16, int progress_every = 0) {
+                   int n, int batch = 16, int progress_every = 0, bool dropout = true) {
   std::shared_ptr<Backend> b(backend, [](Backend*) {});  // not owned
   ModelRun r;
   Model m(b, 42);
@@ -192,7 +199,7 @@ ModelRun run_model(Backend* backend, bool channels_first, const std::vector<floa
   m.add(std::make_unique<Conv2D>(B, 4, 2, 2, 1, 1, Padding::Same, channels_first, Activation::Tanh, true));
   m.add(std::make_unique<Pooling2D>(B, PoolKind::Average, 3, 3, 1, 1, Padding::Same, channels_first));
   m.add(std::make_unique<Flatten>(B, channels_first));
-  m.add(std::make_unique<Dropout>(B, 0.25f, 99));
+  if (dropout) m.add(std::make_unique<Dropout>(B, 0.25f, 99));  // without: steps are recorded (CUDA graphs)
   m.add(std::make_unique<Dense>(B, 5, Activation::Softmax, true));
   m.build(channels_first ? Shape{3, 9, 8} : Shape{9, 8, 3});
   SgdConfig sgd;
@@ -240,6 +247,17 @@ void model_tests(Backend* C, Backend* G) {
            "cpu " + std::to_string(a.eval.loss_sum) + " gpu " + std::to_string(b.eval.loss_sum) + ", correct " +
                std::to_string(a.eval.correct) + " / " + std::to_string(b.eval.correct));
   }
+  // Without dropout, full batches after the first run as recorded steps (CUDA graphs, Model::train).
+  {
+    const ModelRun a = run_model(C, false, xs, ys, n, 8, 0, false), b = run_model(G, false, xs, ys, n, 8, 0, false);
+    compare("model: weights after 2 epochs, steps recorded", a.weights, b.weights, false, 1e-3, 1e-4);
+    const std::string graphs = G->info().step_graphs;
+    report("model: fit loss sum, steps recorded", std::fabs(a.fit.loss_sum - b.fit.loss_sum) <= 1e-4 * std::fabs(a.fit.loss_sum),
+           "cpu " + std::to_string(a.fit.loss_sum) + " gpu " + std::to_string(b.fit.loss_sum) + "; steps as CUDA graphs: " + graphs);
+    if (G->info().backend == "cuda")
+      report("model: steps were recorded as CUDA graphs", graphs == "on" || graphs_off_on_purpose(graphs),
+             "steps as CUDA graphs: " + graphs);
+  }
   // Progress read without stalling (every 3 batches, request_stats/poll_stats) must
   // report the same running totals as per-batch synchronous reads on the CPU, for
   // whichever batches the GPU's timing let it report, ending with the last batch.
@@ -261,7 +279,68 @@ void model_tests(Backend* C, Backend* G) {
   report("model: asynchronous progress every 3 batches matches per-batch totals", ok, detail);
 }
 
+// Backend::record on the GPU: ops recorded once and replayed three times do
+// what calling them three times does on the CPU (an SGD loop on a tiny dense
+// layer: the replays read what the previous ones wrote).
+void record_tests(Backend* C, Backend* G) {
+  if (G->info().backend != "cuda") return;  // --cpu-vs-cpu: the CPU records nothing
+  const int rows = 24, in = 40, out = 12;
+  const std::vector<float> xs = random_vec((size_t)rows * in), w0 = random_vec((size_t)in * out);
+  Twin x(C, G, xs), w(C, G, w0), y(C, G, (size_t)rows * out * sizeof(float)), g(C, G, (size_t)in * out * sizeof(float));
+  auto ops = [&](Backend* B, bool gpu) {
+    float* X = static_cast<float*>(gpu ? x.g : x.c);
+    float* W = static_cast<float*>(gpu ? w.g : w.c);
+    float* Y = static_cast<float*>(gpu ? y.g : y.c);
+    float* Gr = static_cast<float*>(gpu ? g.g : g.c);
+    B->gemm(false, false, rows, out, in, 1.0f, X, in, W, out, 0.0f, Y, out);
+    B->activation_forward(Activation::Tanh, Y, Y, rows, out);
+    B->gemm(true, false, in, out, rows, 1.0f / rows, X, in, Y, out, 0.0f, Gr, out);
+    B->sgd_update(W, Gr, nullptr, (size_t)in * out, 0.1f, 0.0f, false);
+  };
+  // Once op by op first, as training does before it records: cuBLAS and the kernels are loaded, nothing is
+  // first used inside the capture. (The CPU runs it too, so both start the replays from the same state.)
+  ops(C, false);
+  ops(G, true);
+  std::unique_ptr<RecordedOps> recorded = G->record([&] { ops(G, true); });
+  if (!recorded) {
+    const std::string now = G->info().step_graphs;  // with the reason, when the recording failed
+    report("record: a recording on the GPU", graphs_off_on_purpose(now), "steps as CUDA graphs: " + now);
+    return;
+  }
+  for (int i = 0; i < 3; i++) {
+    ops(C, false);
+    recorded->replay();
+  }
+  compare("record: 3 replays of gemm, tanh, gemm, sgd", w.get_cpu(), w.get_gpu(), false, 1e-4, 1e-5);
+  compare("record: 3 replays, last activations", y.get_cpu(), y.get_gpu(), false, 1e-4, 1e-5);
+  recorded.reset();
+
+  // An overlapping copy goes through a scratch block, which is back in the memory
+  // cache once recorded. While the recording lives, giving the cache back to the
+  // driver must not free it (the replay would use freed memory); after, it may.
+  if (!g_release) return;
+  std::vector<float> v = random_vec(4096);
+  Twin a(C, G, v);
+  const size_t shift = 5 * sizeof(float), part = a.bytes - shift;
+  G->copy(static_cast<char*>(a.g) + shift, a.g, part);  // run once first, as training does: the scratch block is cached
+  C->copy(static_cast<char*>(a.c) + shift, a.c, part);
+  std::unique_ptr<RecordedOps> copy = G->record([&] { G->copy(static_cast<char*>(a.g) + shift, a.g, part); });
+  if (!copy) {
+    report("record: an overlapping copy", false, "not recorded: steps as CUDA graphs: " + G->info().step_graphs);
+    return;
+  }
+  const size_t freed_while_held = g_release(G);
+  C->copy(static_cast<char*>(a.c) + shift, a.c, part);
+  copy->replay();
+  a.check("record: replay after release_cache (overlapping copy)", true);
+  copy.reset();
+  const size_t freed_after = g_release(G);
+  report("record: release_cache frees no block while a recording lives", freed_while_held == 0 && freed_after > 0,
+         "freed " + std::to_string(freed_while_held) + " bytes while recorded, " + std::to_string(freed_after) + " after");
+}
+
 void run_all(Backend* C, Backend* G) {
+  record_tests(C, G);
   // ---- memory and data movement --------------------------------------------------------
   {
     auto v = random_vec(1000);
@@ -777,6 +856,7 @@ int main(int argc, char** argv) {
   }
   auto t1 = std::chrono::steady_clock::now();
   CpuBackend cpu(4);
+  g_release = release;
   DeviceInfo d = gpu->info();
   std::printf("device %s (sm_%d%d), memory %.1f/%.1f GiB free, runtime %d, driver %d, cuBLAS %d, cuDNN %d, %s; "
               "backend created in %.0f ms\n",
