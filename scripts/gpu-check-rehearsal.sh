@@ -81,6 +81,7 @@ for (const id of ['xarxa-cuda', 'xarxa-cuda-nchw', 'xarxa-cuda-nograph']) {
   if (!mine.length) problems.push(`no ${id} row in the bench`);
   for (const [m, e] of mine) if (e.status !== 'ok') problems.push(`${id} on ${m}: ${e.status} ${e.reason ?? ''}`);
 }
+if (!(r.e2e ?? []).some((l) => /^\[e2e\] MNIST: test accuracy/.test(l))) problems.push('no MNIST accuracy from the end-to-end test (.device/data)');
 const mnist = (r.bench?.models ?? []).find((m) => m.model === 'mnist-dense');
 if (mnist?.data?.source !== 'real') problems.push(`the MNIST bench ran on ${mnist?.data?.source} data, not the MNIST packed in .device/data`);
 for (const [m, e] of rows.filter(([, e]) => e.engine === 'xarxa-cuda'))

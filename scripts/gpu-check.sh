@@ -35,6 +35,12 @@ step() {  # step NAME COMMAND...: runs, logs to LOG_DIR/NAME.log, records status
   for s in "${STEPS[@]}"; do echo "==================== $s (exit ${STATUS[$s]}, ${SECONDS_TAKEN[$s]}s)"; cat "$LOG_DIR/$s.log"; done > "$OUT_DIR/gpu-check-logs.txt"
 }
 
+# Real MNIST travels in .device/data (scripts/pack-device.sh) where ../shared/data is not beside the tree:
+# the end-to-end accuracy test (test/core/end-to-end.test.ts) and the MNIST benchmark use it.
+if [ ! -d ../shared/data/mnist ] && [ -d .device/data/mnist ]; then
+  export XARXA_SHARED_DATA=${XARXA_SHARED_DATA:-$PWD/.device/data} XARXA_BENCH_DATA=${XARXA_BENCH_DATA:-$PWD/.device/data}
+fi
+
 nvidia-smi > "$OUT_DIR/nvidia-smi.txt" 2>&1 || true
 step build npx cmake-js compile --CDWITH_CUDA=ON
 # Every op on CUDA against the CPU backend, op by op (native/cuda/selftest).
@@ -55,8 +61,6 @@ PSTEPS=${XARXA_GPU_CHECK_PROFILE_STEPS:-200}
 step profile bash -c "node --import tsx bench/tools/gpu-profile.ts --model mnist-dense --steps $PSTEPS --out $LOG_DIR/profile-mnist-dense.json \
   && node --import tsx bench/tools/gpu-profile.ts --model cifar10-cnn --steps $PSTEPS --out $LOG_DIR/profile-cifar10-cnn.json \
   && XARXA_CUDNN_LAYOUT=nchw node --import tsx bench/tools/gpu-profile.ts --model cifar10-cnn --steps $PSTEPS --out $LOG_DIR/profile-cifar10-cnn-nchw.json"
-# Real MNIST travels in .device/data (scripts/pack-device.sh) where ../shared/data is not beside the tree.
-if [ -z "${XARXA_BENCH_DATA:-}" ] && [ ! -d ../shared/data/mnist ] && [ -d .device/data/mnist ]; then export XARXA_BENCH_DATA=$PWD/.device/data; fi
 # XARXA_GPU_CHECK_BENCH_ARGS: extra arguments (the rehearsal passes --quick --samples 512).
 step bench-gpu timeout 240 npm run bench -- --suite gpu --model all --out "$OUT_DIR/bench-gpu.json" ${XARXA_GPU_CHECK_BENCH_ARGS:-}
 
@@ -93,6 +97,7 @@ const report = {
   testsCuda: summary(read("tests-cuda.log")),
   testsCpu: summary(read("tests-cpu.log")),
   testsNograph: summary(read("tests-nograph.log")),
+  e2e: (read("tests-cuda.log") || "").split("\n").filter((l) => l.startsWith("[e2e]")),
   stepGraphs: ((read("selftest.log") || "").match(/steps as CUDA graphs: (.*)/) || [])[1] || null,
   selftestTail: (read("selftest.log") || "").split("\n").slice(-15),
   selftestNchwTail: (read("selftest-nchw.log") || "").split("\n").slice(-3),

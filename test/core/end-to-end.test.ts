@@ -1,7 +1,9 @@
 // The notebook's dense network end to end through the dataset loaders:
-// on the real MNIST and Fashion-MNIST in ../shared/data when present (10
-// epochs, test accuracy reported and checked against what TensorFlow.js
-// reaches), and on small generated files in the same IDX format otherwise.
+// on the real MNIST and Fashion-MNIST in ../shared/data (or $XARXA_SHARED_DATA)
+// when present (10 epochs, test accuracy reported and checked against what
+// TensorFlow.js reaches), and on small generated files in the same IDX format
+// otherwise. On a lent GPU machine only MNIST travels (scripts/pack-device.sh,
+// as IDX files in .device/data): each dataset is checked where it is present.
 import { describe, it, expect } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,8 +12,10 @@ import { tempDir, writeIdxFiles, type MnistLike } from '../datasets/fixtures.js'
 import { packageRoot } from '../../lib/native.js';
 
 const shared = process.env.XARXA_SHARED_DATA ?? path.resolve(packageRoot(), '../shared/data');
-const hasShared = fs.existsSync(path.join(shared, 'mnist')) && fs.existsSync(path.join(shared, 'fashion-mnist'));
-if (!hasShared) console.warn(`[e2e] real MNIST/Fashion-MNIST not found at ${shared}: using generated IDX files only`);
+const hasMnist = fs.existsSync(path.join(shared, 'mnist'));
+const hasFashion = fs.existsSync(path.join(shared, 'fashion-mnist'));
+if (!hasMnist) console.warn(`[e2e] real MNIST not found at ${shared}: its accuracy check is skipped`);
+if (!hasFashion) console.warn(`[e2e] real Fashion-MNIST not found at ${shared}: its accuracy check is skipped`);
 
 async function notebook(loader: typeof xa.datasets.mnist, dataPath: string, epochs: number) {
   const [[xTrain, yTrain], [xTest, yTest]] = await loader.loadData({ path: dataPath, download: false });
@@ -64,15 +68,17 @@ describe('the notebook dense network end to end', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it.skipIf(!hasShared)('reaches TensorFlow.js-level test accuracy on real Fashion-MNIST and MNIST (10 epochs)', async () => {
+  // tfjs (wasm) reached 0.819 on Fashion-MNIST with this network and these settings; MNIST typically ~0.93.
+  it.skipIf(!hasFashion)('reaches TensorFlow.js-level test accuracy on real Fashion-MNIST (10 epochs)', async () => {
     const fashion = await notebook(xa.datasets.fashionMnist, path.join(shared, 'fashion-mnist'), 10);
-    const mnist = await notebook(xa.datasets.mnist, path.join(shared, 'mnist', 'mnist.npz'), 10);
-    console.info(
-      `[e2e] Fashion-MNIST: test accuracy ${fashion.acc.toFixed(4)}, loss ${fashion.loss.toFixed(4)}, fit ${fashion.seconds.toFixed(1)} s; ` +
-        `MNIST: test accuracy ${mnist.acc.toFixed(4)}, loss ${mnist.loss.toFixed(4)}, fit ${mnist.seconds.toFixed(1)} s`,
-    );
-    // tfjs (wasm) reached 0.819 on Fashion-MNIST with this network and these settings; MNIST typically ~0.93.
+    console.info(`[e2e] Fashion-MNIST: test accuracy ${fashion.acc.toFixed(4)}, loss ${fashion.loss.toFixed(4)}, fit ${fashion.seconds.toFixed(1)} s`);
     expect(fashion.acc).toBeGreaterThan(0.78);
+  });
+
+  it.skipIf(!hasMnist)('reaches TensorFlow.js-level test accuracy on real MNIST (10 epochs)', async () => {
+    const npz = path.join(shared, 'mnist', 'mnist.npz');
+    const mnist = await notebook(xa.datasets.mnist, fs.existsSync(npz) ? npz : path.join(shared, 'mnist'), 10);
+    console.info(`[e2e] MNIST: test accuracy ${mnist.acc.toFixed(4)}, loss ${mnist.loss.toFixed(4)}, fit ${mnist.seconds.toFixed(1)} s`);
     expect(mnist.acc).toBeGreaterThan(0.9);
   });
 });
