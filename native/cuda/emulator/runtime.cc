@@ -641,13 +641,19 @@ cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned int flags) {
   return cudaSuccess;
 }
 
-cudaError_t cudaEventDestroy(cudaEvent_t event) {
+namespace {
+// Destroys a handle made by new and kept in `live` (events, graphs); `bad` when it is not one.
+template <typename T, typename Handle>
+cudaError_t destroy(std::set<T*>& live, Handle handle, cudaError_t bad) {
   Lock lock(device_mutex());
-  Event* ev = reinterpret_cast<Event*>(event);
-  if (!g_events.erase(ev)) return fail(cudaErrorInvalidResourceHandle);
-  delete ev;
+  T* p = reinterpret_cast<T*>(handle);
+  if (!live.erase(p)) return fail(bad);
+  delete p;  // work already queued holds its own copies of what it needs
   return cudaSuccess;
 }
+}  // namespace
+
+cudaError_t cudaEventDestroy(cudaEvent_t event) { return destroy(g_events, event, cudaErrorInvalidResourceHandle); }
 
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   Lock lock(device_mutex());
@@ -806,18 +812,6 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t graphExec, cudaStream_t stream) {
   return cudaSuccess;
 }
 
-cudaError_t cudaGraphExecDestroy(cudaGraphExec_t graphExec) {
-  Lock lock(device_mutex());
-  Graph* exec = reinterpret_cast<Graph*>(graphExec);
-  if (!g_graph_execs.erase(exec)) return fail(cudaErrorInvalidValue);
-  delete exec;  // work already launched holds its own copies
-  return cudaSuccess;
-}
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t graphExec) { return destroy(g_graph_execs, graphExec, cudaErrorInvalidValue); }
 
-cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
-  Lock lock(device_mutex());
-  Graph* g = reinterpret_cast<Graph*>(graph);
-  if (!g_graphs.erase(g)) return fail(cudaErrorInvalidValue);
-  delete g;
-  return cudaSuccess;
-}
+cudaError_t cudaGraphDestroy(cudaGraph_t graph) { return destroy(g_graphs, graph, cudaErrorInvalidValue); }
