@@ -44,6 +44,11 @@ export function runChildAsync(
   });
 }
 
+/** The rest of the first line of `stdout` that starts with `prefix` and a space (a child's "ok ..." or "error ..."). */
+export function lineAfter(stdout: string, prefix: string): string | undefined {
+  return stdout.split('\n').find((l) => l.startsWith(prefix + ' '))?.slice(prefix.length + 1);
+}
+
 /** Whether the CUDA library in use is the CUDA emulator (scripts/cuda-emulator-check.sh); says so when not. */
 export function onCudaEmulator(tests: string): boolean {
   const status = xa.backend.cudaStatus();

@@ -26,6 +26,8 @@ namespace cuda {
 // as CUDA graphs), why not when 0; throws on another value.
 std::string graphs_choice();
 
+class CudaGraph;  // a recorded step (graph.cc)
+
 class CudaBackend final : public Backend {
  public:
   explicit CudaBackend(int ordinal);
@@ -94,6 +96,8 @@ class CudaBackend final : public Backend {
   cudaStream_t stream() const { return stream_; }
 
  private:
+  friend class CudaGraph;  // replays on our stream, holds our memory cache
+
   // Scratch memory for one op: handed back to the cache when the op has been
   // enqueued (later ops on the same stream may reuse it; see allocator.h).
   class Scratch {

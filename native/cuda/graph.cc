@@ -22,38 +22,33 @@ namespace {
 // cuBLAS's workspace (NVIDIA recommends 32 MiB on Hopper, 4 MiB before).
 size_t cublas_workspace_bytes(int cc_major) { return (cc_major >= 9 ? 32u : 4u) << 20; }
 
+}  // namespace
+
 // A recorded step. It holds its backend's memory cache (allocator.h): the
 // scratch blocks its ops used are back in the cache between replays, and must
 // not be given back to the driver while a replay may still use them. (The hold
 // is taken before capturing; the graph takes it over.)
 class CudaGraph final : public RecordedOps {
  public:
-  CudaGraph(int device, cudaStream_t stream, cudaGraphExec_t exec, CachingAllocator& cache)
-      : device_(device), stream_(stream), exec_(exec), cache_(cache) {}
+  CudaGraph(CudaBackend& backend, cudaGraphExec_t exec) : b_(backend), exec_(exec) {}
   ~CudaGraph() override {
-    cudaSetDevice(device_);
+    cudaSetDevice(b_.device_);
     cudaGraphExecDestroy(exec_);  // launches already enqueued still complete, before any block is freed:
-    cache_.unhold();              // freeing cached blocks waits for the stream first
+    b_.alloc_->unhold();          // freeing cached blocks waits for the stream first
     cudaGetLastError();
   }
   CudaGraph(const CudaGraph&) = delete;
   CudaGraph& operator=(const CudaGraph&) = delete;
 
   void replay() override {
-    cudaGetLastError();
-    int current = -1;
-    if (cudaGetDevice(&current) != cudaSuccess || current != device_) XARXA_CUDA_CHECK("replay", cudaSetDevice(device_));
-    XARXA_CUDA_CHECK("replay", cudaGraphLaunch(exec_, stream_));
+    b_.use_device();
+    XARXA_CUDA_CHECK("replay", cudaGraphLaunch(exec_, b_.stream_));
   }
 
  private:
-  int device_;
-  cudaStream_t stream_;
+  CudaBackend& b_;
   cudaGraphExec_t exec_;
-  CachingAllocator& cache_;
 };
-
-}  // namespace
 
 std::string graphs_choice() {
   const char* v = std::getenv("XARXA_CUDA_GRAPHS");
@@ -119,7 +114,7 @@ std::unique_ptr<RecordedOps> CudaBackend::record(const std::function<void()>& op
   e = cudaGraphInstantiate(&exec, graph, 0);
   cudaGraphDestroy(graph);
   if (e != cudaSuccess) return off(std::string("cudaGraphInstantiate: ") + cuda_error_text(e));
-  return std::make_unique<CudaGraph>(device_, stream_, exec, *alloc_);  // takes over the hold
+  return std::make_unique<CudaGraph>(*this, exec);  // takes over the hold
 }
 
 }  // namespace cuda

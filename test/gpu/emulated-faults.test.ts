@@ -6,7 +6,7 @@
 // never a crash, and the CPU still trains. Runs only when the CUDA library in
 // use is the emulator (scripts/cuda-emulator-check.sh); skips otherwise.
 import { describe, expect, it } from 'vitest';
-import { onCudaEmulator, runChild } from '../helpers.js';
+import { lineAfter, onCudaEmulator, runChild } from '../helpers.js';
 
 const emulated = onCudaEmulator('emulated fault tests');
 
@@ -51,7 +51,7 @@ console.log('cpu ' + h.history.loss[0]);
 function run(env: Record<string, string>, model: 'dense' | 'cnn' = 'dense', samples = 256) {
   const r = runChild(CHILD, [model, String(samples)], { env: { ...process.env, XARXA_DEVICE: '', ...env }, timeout: 60_000 });
   expect({ status: r.status, signal: r.signal }, r.stderr).toEqual({ status: 0, signal: null });
-  const line = (prefix: string) => r.stdout.split('\n').find((l) => l.startsWith(prefix + ' '))?.slice(prefix.length + 1);
+  const line = (prefix: string) => lineAfter(r.stdout, prefix);
   const cpuLoss = Number(line('cpu'));
   expect(Number.isFinite(cpuLoss), 'the CPU still trains afterwards').toBe(true);
   return { ok: line('ok'), error: line('error'), stderr: r.stderr };

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { onCudaEmulator, runChild } from '../helpers.js';
+import { lineAfter, onCudaEmulator, runChild } from '../helpers.js';
 
 const emulated = onCudaEmulator('emulated CUDA graph tests');
 
@@ -60,7 +60,7 @@ function run(env: Record<string, string>, model: 'dense' | 'cnn' | 'dropout' = '
     timeout: 120_000,
   });
   expect({ status: r.status, signal: r.signal }, r.stderr).toEqual({ status: 0, signal: null });
-  const line = (prefix: string) => r.stdout.split('\n').find((l) => l.startsWith(prefix + ' '))?.slice(prefix.length + 1);
+  const line = (prefix: string) => lineAfter(r.stdout, prefix);
   const ok = line('ok');
   const [losses, sum, stepGraphs] = ok ? ok.split(' | ') : [];
   const graphLaunches = JSON.parse(fs.readFileSync(counters, 'utf8')).graphLaunches as number;
