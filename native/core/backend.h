@@ -24,6 +24,8 @@ enum class Activation { Linear, Relu, Sigmoid, Tanh, Softmax };
 
 enum class PoolKind { Max, Average };
 
+enum class Loss { CategoricalCrossentropy, MeanSquaredError };
+
 // A 2-D convolution or pooling window over NHWC images. Padding is
 // TensorFlow's: pad_top/pad_left before, and whatever makes the output size
 // come out after (bottom/right), so 'same' may be asymmetric.
@@ -93,6 +95,13 @@ class Backend {
   // `index` is a device buffer of int32 row numbers.
   virtual void gather_rows(float* dst, const float* src, const int32_t* index, int begin, int rows,
                            int row_len) = 0;
+  // A training batch: gather_rows of the inputs and of the labels with the same
+  // index. This default calls gather_rows twice; a backend may do both in one pass.
+  virtual void gather_batch(float* x_dst, const float* x_src, int x_row, float* y_dst, const float* y_src, int y_row,
+                            const int32_t* index, int begin, int rows) {
+    gather_rows(x_dst, x_src, index, begin, rows, x_row);
+    gather_rows(y_dst, y_src, index, begin, rows, y_row);
+  }
   // NCHW <-> NHWC, for layers with dataFormat 'channelsFirst'.
   virtual void nchw_to_nhwc(float* dst, const float* src, int n, int c, int h, int w) = 0;
   virtual void nhwc_to_nchw(float* dst, const float* src, int n, int c, int h, int w) = 0;
@@ -113,6 +122,14 @@ class Backend {
   }
   // db[c] = sum_r dy[r, c]  (overwrites db)
   virtual void bias_grad(float* db, const float* dy, int rows, int cols) = 0;
+  // A layer's backward before its GEMMs, the mirror of bias_activation_forward:
+  // dy = dy * act'(.) in place (from the activation's output y), then
+  // db = bias_grad of that (`db` may be null: no bias). The same numbers as the
+  // two ops, which is what this default does; a backend may do it in one pass.
+  virtual void activation_bias_backward(Activation act, const float* y, float* dy, float* db, int rows, int cols) {
+    if (act != Activation::Linear) activation_backward(act, y, dy, dy, rows, cols);
+    if (db) bias_grad(db, dy, rows, cols);
+  }
 
   // ---- activations --------------------------------------------------------
   // In place is allowed (y == x). Softmax is over the last axis of [rows, cols].
@@ -139,6 +156,17 @@ class Backend {
   // If stats[kStatLoss] is NaN or infinite and stats[kStatFirstNonFinite] is 0,
   // sets it to batch + 1 (called after each training batch's loss).
   virtual void note_non_finite(double* stats, int batch) = 0;
+  // A batch's loss (softmax_cross_entropy or mean_squared_error, as `loss`
+  // says; the gradient too when dout is not null) and count_correct on the
+  // same rows. This default calls the two ops; a backend may do both in one pass.
+  virtual void loss_and_count_correct(Loss loss, const float* pred, const float* labels, int rows, int cols,
+                                      float grad_scale, float* dout, double* stats) {
+    if (loss == Loss::CategoricalCrossentropy)
+      softmax_cross_entropy(pred, labels, rows, cols, grad_scale, dout, stats);
+    else
+      mean_squared_error(pred, labels, rows, cols, grad_scale, dout, stats);
+    count_correct(pred, labels, rows, cols, stats);
+  }
   // Copies `n` doubles of stats to the host (synchronises) and zero-resets nothing.
   virtual void read_stats(double* host, const double* stats, int n) = 0;
   virtual void zero_stats(double* stats, int n) = 0;

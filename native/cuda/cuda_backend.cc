@@ -204,6 +204,15 @@ void CudaBackend::gather_rows(float* dst, const float* src, const int32_t* index
   launched("gather_rows");
 }
 
+void CudaBackend::gather_batch(float* x_dst, const float* x_src, int x_row, float* y_dst, const float* y_src,
+                               int y_row, const int32_t* index, int begin, int rows) {
+  if (rows <= 0) return;
+  if (x_row <= 0 || y_row <= 0) return Backend::gather_batch(x_dst, x_src, x_row, y_dst, y_src, y_row, index, begin, rows);
+  use_device();
+  launch_gather_batch(stream_, x_dst, x_src, x_row, y_dst, y_src, y_row, index, begin, rows);
+  launched("gather_batch");
+}
+
 void CudaBackend::nchw_to_nhwc(float* dst, const float* src, int n, int c, int h, int w) {
   use_device();
   launch_nchw_to_nhwc(stream_, dst, src, n, c, h, w);
@@ -281,6 +290,17 @@ void CudaBackend::bias_grad(float* db, const float* dy, int rows, int cols) {
                      cublasSgemv(cublas_, CUBLAS_OP_N, cols, rows, &one, dy, cols, ones(rows), 1, &zero, db, 1));
 }
 
+// One kernel instead of two (activation backward, then the bias GEMV) where one
+// block can walk all rows: a dense layer's batch. Taller gradients (a conv layer's
+// batch x height x width rows) keep the two ops, which spread over the whole GPU.
+void CudaBackend::activation_bias_backward(Activation act, const float* y, float* dy, float* db, int rows, int cols) {
+  if (!db || act == Activation::Softmax || rows <= 0 || cols <= 0 || rows > kFusedBiasRows)
+    return Backend::activation_bias_backward(act, y, dy, db, rows, cols);
+  use_device();
+  launch_activation_bias_backward(stream_, act, y, dy, db, rows, cols);
+  launched("activation_bias_backward");
+}
+
 // ---- activations --------------------------------------------------------------------
 
 void CudaBackend::activation_forward(Activation act, const float* x, float* y, int rows, int cols) {
@@ -320,6 +340,17 @@ void CudaBackend::mean_squared_error(const float* pred, const float* labels, int
   use_device();
   launch_mean_squared_error(stream_, pred, labels, rows, cols, grad_scale, dout, stats);
   launched("mean_squared_error");
+}
+
+// The loss and the accuracy count in one kernel.
+void CudaBackend::loss_and_count_correct(Loss loss, const float* pred, const float* labels, int rows, int cols,
+                                         float grad_scale, float* dout, double* stats) {
+  use_device();
+  if (loss == Loss::CategoricalCrossentropy)
+    launch_softmax_cross_entropy(stream_, pred, labels, rows, cols, grad_scale, dout, stats, true);
+  else
+    launch_mean_squared_error(stream_, pred, labels, rows, cols, grad_scale, dout, stats, true);
+  launched("loss_and_count_correct");
 }
 
 void CudaBackend::count_correct(const float* pred, const float* labels, int rows, int cols, double* stats) {

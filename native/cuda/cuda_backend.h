@@ -47,6 +47,8 @@ class CudaBackend final : public Backend {
   size_t bytes_in_use() const override;
 
   void gather_rows(float* dst, const float* src, const int32_t* index, int begin, int rows, int row_len) override;
+  void gather_batch(float* x_dst, const float* x_src, int x_row, float* y_dst, const float* y_src, int y_row,
+                    const int32_t* index, int begin, int rows) override;
   void nchw_to_nhwc(float* dst, const float* src, int n, int c, int h, int w) override;
   void nhwc_to_nchw(float* dst, const float* src, int n, int c, int h, int w) override;
 
@@ -55,6 +57,7 @@ class CudaBackend final : public Backend {
   void bias_add(float* y, const float* bias, int rows, int cols) override;
   void bias_activation_forward(Activation act, float* y, const float* bias, int rows, int cols) override;
   void bias_grad(float* db, const float* dy, int rows, int cols) override;
+  void activation_bias_backward(Activation act, const float* y, float* dy, float* db, int rows, int cols) override;
 
   void activation_forward(Activation act, const float* x, float* y, int rows, int cols) override;
   void activation_backward(Activation act, const float* y, const float* dy, float* dx, int rows,
@@ -64,6 +67,8 @@ class CudaBackend final : public Backend {
                              float* dlogits, double* stats) override;
   void mean_squared_error(const float* pred, const float* labels, int rows, int cols, float grad_scale,
                           float* dout, double* stats) override;
+  void loss_and_count_correct(Loss loss, const float* pred, const float* labels, int rows, int cols,
+                              float grad_scale, float* dout, double* stats) override;
   void count_correct(const float* pred, const float* labels, int rows, int cols, double* stats) override;
   void note_non_finite(double* stats, int batch) override;
   void read_stats(double* host, const double* stats, int n) override;

@@ -25,6 +25,11 @@ void launch_bias_activation(cudaStream_t s, Activation act, float* y, const floa
 void launch_activation_forward(cudaStream_t s, Activation act, const float* x, float* y, int rows, int cols);
 void launch_activation_backward(cudaStream_t s, Activation act, const float* y, const float* dy, float* dx,
                                 int rows, int cols);
+// dy = dy * act'(.) in place (act element-wise, not softmax), then db = its column
+// sums, in one launch: for rows <= kFusedBiasRows (one block per 32 columns walks all rows).
+constexpr int kFusedBiasRows = 512;
+void launch_activation_bias_backward(cudaStream_t s, Activation act, const float* y, float* dy, float* db, int rows,
+                                     int cols);
 void launch_dropout(cudaStream_t s, const float* x, float* y, float* mask, size_t n, float rate, float keep_scale,
                     uint64_t seed);
 void launch_multiply(cudaStream_t s, const float* a, const float* b, float* out, size_t n);
@@ -36,6 +41,9 @@ void launch_sgd_all(cudaStream_t s, const SgdTensor* tensors, int count, float l
 void launch_non_finite(cudaStream_t s, const float* x, size_t n, int* flag);
 void launch_gather_rows(cudaStream_t s, float* dst, const float* src, const int32_t* index, int begin, int rows,
                         int row_len);
+// launch_gather_rows of the inputs and of the labels, in one launch.
+void launch_gather_batch(cudaStream_t s, float* x_dst, const float* x_src, int x_row, float* y_dst, const float* y_src,
+                         int y_row, const int32_t* index, int begin, int rows);
 void launch_nchw_to_nhwc(cudaStream_t s, float* dst, const float* src, int n, int c, int h, int w);
 void launch_nhwc_to_nchw(cudaStream_t s, float* dst, const float* src, int n, int c, int h, int w);
 // dst[c, r] = src[r, c] for a row-major [rows, cols] src.
@@ -48,10 +56,11 @@ void launch_crop_nhwc(cudaStream_t s, float* dst, const float* src, int n, int h
                       int bottom, int left, int right);
 
 // ---- kernels_loss.cu ----------------------------------------------------------
+// With count_correct, the launch also does launch_count_correct's work on the same rows.
 void launch_softmax_cross_entropy(cudaStream_t s, const float* probs, const float* labels, int rows, int cols,
-                                  float grad_scale, float* dlogits, double* stats);
+                                  float grad_scale, float* dlogits, double* stats, bool count_correct = false);
 void launch_mean_squared_error(cudaStream_t s, const float* pred, const float* labels, int rows, int cols,
-                               float grad_scale, float* dout, double* stats);
+                               float grad_scale, float* dout, double* stats, bool count_correct = false);
 void launch_count_correct(cudaStream_t s, const float* pred, const float* labels, int rows, int cols,
                           double* stats);
 // stats[kStatFirstNonFinite] = batch + 1 if the loss sum is not finite and it is still 0 (one thread).

@@ -73,15 +73,44 @@ __global__ void softmax_rows_kernel(const float* x, float* y, const float* bias,
   }
 }
 
+// dy * act'(.) for an element-wise activation (not softmax), from its output v.
+__device__ float activation_grad(Activation act, float v, float g) {
+  switch (act) {
+    case Activation::Relu: return v > 0.0f ? g : 0.0f;
+    case Activation::Sigmoid: return g * v * (1.0f - v);
+    case Activation::Tanh: return g * (1.0f - v * v);
+    default: return g;
+  }
+}
+
 __global__ void activation_backward_kernel(Activation act, const float* y, const float* dy, float* dx, size_t n) {
-  XARXA_GRID_STRIDE(i, n) {
-    const float v = y[i], g = dy[i];
-    switch (act) {
-      case Activation::Relu: dx[i] = v > 0.0f ? g : 0.0f; break;
-      case Activation::Sigmoid: dx[i] = g * v * (1.0f - v); break;
-      case Activation::Tanh: dx[i] = g * (1.0f - v * v); break;
-      default: dx[i] = g; break;
+  XARXA_GRID_STRIDE(i, n) dx[i] = activation_grad(act, y[i], dy[i]);
+}
+
+// activation_backward in place then bias_grad, in one launch, for a few rows
+// (rows <= kFusedBiasRows: one block covers all rows of its 32 columns). Thread
+// (x, y) takes column 32 * block + x and every kBiasLanes-th row from y; the
+// lanes' sums are then added in lane order, so the result never depends on timing.
+constexpr int kBiasLanes = 8;
+__global__ void activation_bias_backward_kernel(Activation act, const float* y, float* dy, float* db, int rows,
+                                                int cols) {
+  __shared__ float partial[kBiasLanes][32];
+  const int c = blockIdx.x * 32 + threadIdx.x;
+  float sum = 0.0f;
+  if (c < cols) {
+    for (int r = threadIdx.y; r < rows; r += kBiasLanes) {
+      const size_t i = static_cast<size_t>(r) * cols + c;
+      const float g = activation_grad(act, y[i], dy[i]);
+      dy[i] = g;
+      sum += g;
     }
+  }
+  partial[threadIdx.y][threadIdx.x] = sum;
+  __syncthreads();
+  if (threadIdx.y == 0 && c < cols) {
+    float total = 0.0f;
+    for (int lane = 0; lane < kBiasLanes; lane++) total += partial[lane][threadIdx.x];
+    db[c] = total;
   }
 }
 
@@ -150,6 +179,21 @@ __global__ void sgd_group_kernel(SgdGroup t, float lr, float momentum, bool nest
 __global__ void non_finite_kernel(const float* x, size_t n, int* flag) {
   XARXA_GRID_STRIDE(i, n) {
     if (!isfinite(x[i])) *flag = 1;
+  }
+}
+
+// Both halves of a training batch: the inputs, then the labels, of the same rows.
+__global__ void gather_batch_kernel(float* x_dst, const float* x_src, int x_row, float* y_dst, const float* y_src,
+                                    int y_row, const int32_t* index, int begin, int rows) {
+  const size_t nx = static_cast<size_t>(rows) * x_row, n = nx + static_cast<size_t>(rows) * y_row;
+  XARXA_GRID_STRIDE(i, n) {
+    if (i < nx) {
+      const size_t r = i / x_row, j = i % x_row;
+      x_dst[i] = x_src[static_cast<size_t>(index[begin + r]) * x_row + j];
+    } else {
+      const size_t k = i - nx, r = k / y_row, j = k % y_row;
+      y_dst[k] = y_src[static_cast<size_t>(index[begin + r]) * y_row + j];
+    }
   }
 }
 
@@ -273,6 +317,13 @@ void launch_activation_backward(cudaStream_t s, Activation act, const float* y, 
   }
 }
 
+void launch_activation_bias_backward(cudaStream_t s, Activation act, const float* y, float* dy, float* db, int rows,
+                                     int cols) {
+  if (rows <= 0 || cols <= 0) return;
+  const dim3 block(32, kBiasLanes);
+  activation_bias_backward_kernel<<<(cols + 31) / 32, block, 0, s>>>(act, y, dy, db, rows, cols);
+}
+
 void launch_dropout(cudaStream_t s, const float* x, float* y, float* mask, size_t n, float rate, float keep_scale,
                     uint64_t seed) {
   if (n == 0) return;
@@ -321,6 +372,13 @@ void launch_gather_rows(cudaStream_t s, float* dst, const float* src, const int3
   if (rows <= 0 || row_len <= 0) return;
   gather_rows_kernel<<<blocks_for(static_cast<size_t>(rows) * row_len), kThreads, 0, s>>>(dst, src, index, begin,
                                                                                           rows, row_len);
+}
+
+void launch_gather_batch(cudaStream_t s, float* x_dst, const float* x_src, int x_row, float* y_dst, const float* y_src,
+                         int y_row, const int32_t* index, int begin, int rows) {
+  if (rows <= 0 || x_row <= 0 || y_row <= 0) return;
+  const size_t n = static_cast<size_t>(rows) * (static_cast<size_t>(x_row) + y_row);
+  gather_batch_kernel<<<blocks_for(n), kThreads, 0, s>>>(x_dst, x_src, x_row, y_dst, y_src, y_row, index, begin, rows);
 }
 
 void launch_nchw_to_nhwc(cudaStream_t s, float* dst, const float* src, int n, int c, int h, int w) {

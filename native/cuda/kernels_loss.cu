@@ -20,12 +20,31 @@ __device__ double block_sum(double v) {
   return partial[0];
 }
 
+// The CPU's argmax: first maximum wins (strictly greater replaces).
+__device__ int argmax_row(const float* row, int cols) {
+  int best = 0;
+  for (int j = 1; j < cols; j++)
+    if (row[j] > row[best]) best = j;
+  return best;
+}
+
+// Whether row r (< rows) is predicted right; 0 past the last row.
+__device__ int correct_row(const float* pred, const float* labels, size_t r, int rows, int cols) {
+  return r < static_cast<size_t>(rows) && argmax_row(pred + r * cols, cols) == argmax_row(labels + r * cols, cols);
+}
+
+// Adds the block's count of right rows to stats[kStatCorrect]; every thread of the block calls it.
+__device__ void add_correct(int correct, double* stats) {
+  const int count = __syncthreads_count(correct);
+  if (threadIdx.x == 0 && count > 0) atomicAdd(&stats[kStatCorrect], static_cast<double>(count));
+}
+
 // Keras/tfjs categorical cross-entropy on probabilities, exactly as the CPU:
 // q = p / sum(p), clipped to [1e-7, 1 - 1e-7]; inside = q in that closed range;
 // row loss -sum(y * log(clipped)); s = sum of y where inside;
-// dlogits = grad_scale * (p * s - (inside ? y : 0)).
+// dlogits = grad_scale * (p * s - (inside ? y : 0)). With `count`, count_correct too.
 __global__ void softmax_ce_kernel(const float* probs, const float* labels, int rows, int cols, float grad_scale,
-                                  float* dlogits, double* stats) {
+                                  float* dlogits, double* stats, bool count) {
   const float eps = 1e-7f, hi = 1.0f - 1e-7f;
   const size_t r = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   double row_total = 0.0;
@@ -55,11 +74,12 @@ __global__ void softmax_ce_kernel(const float* probs, const float* labels, int r
   }
   const double total = block_sum(row_total);  // every thread of the block takes part
   if (threadIdx.x == 0 && total != 0.0) atomicAdd(&stats[kStatLoss], total);
+  if (count) add_correct(correct_row(probs, labels, r, rows, cols), stats);
 }
 
-// Row loss mean((p - y)^2); dout = grad_scale * 2 * (p - y) / cols.
+// Row loss mean((p - y)^2); dout = grad_scale * 2 * (p - y) / cols. With `count`, count_correct too.
 __global__ void mse_kernel(const float* pred, const float* labels, int rows, int cols, float grad_scale,
-                           float* dout, double* stats) {
+                           float* dout, double* stats, bool count) {
   const size_t r = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   double row_total = 0.0;
   if (r < static_cast<size_t>(rows)) {
@@ -75,23 +95,12 @@ __global__ void mse_kernel(const float* pred, const float* labels, int rows, int
   }
   const double total = block_sum(row_total);
   if (threadIdx.x == 0 && total != 0.0) atomicAdd(&stats[kStatLoss], total);
-}
-
-// The CPU's argmax: first maximum wins (strictly greater replaces).
-__device__ int argmax_row(const float* row, int cols) {
-  int best = 0;
-  for (int j = 1; j < cols; j++)
-    if (row[j] > row[best]) best = j;
-  return best;
+  if (count) add_correct(correct_row(pred, labels, r, rows, cols), stats);
 }
 
 __global__ void count_correct_kernel(const float* pred, const float* labels, int rows, int cols, double* stats) {
   const size_t r = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  int correct = 0;
-  if (r < static_cast<size_t>(rows))
-    correct = argmax_row(pred + r * cols, cols) == argmax_row(labels + r * cols, cols);
-  const int count = __syncthreads_count(correct);  // every thread of the block takes part
-  if (threadIdx.x == 0 && count > 0) atomicAdd(&stats[kStatCorrect], static_cast<double>(count));
+  add_correct(correct_row(pred, labels, r, rows, cols), stats);
 }
 
 __global__ void note_non_finite_kernel(double* stats, int batch) {
@@ -101,15 +110,16 @@ __global__ void note_non_finite_kernel(double* stats, int batch) {
 }  // namespace
 
 void launch_softmax_cross_entropy(cudaStream_t s, const float* probs, const float* labels, int rows, int cols,
-                                  float grad_scale, float* dlogits, double* stats) {
+                                  float grad_scale, float* dlogits, double* stats, bool count_correct) {
   if (rows <= 0 || cols <= 0) return;
-  softmax_ce_kernel<<<blocks_exact(rows), kThreads, 0, s>>>(probs, labels, rows, cols, grad_scale, dlogits, stats);
+  softmax_ce_kernel<<<blocks_exact(rows), kThreads, 0, s>>>(probs, labels, rows, cols, grad_scale, dlogits, stats,
+                                                            count_correct);
 }
 
 void launch_mean_squared_error(cudaStream_t s, const float* pred, const float* labels, int rows, int cols,
-                               float grad_scale, float* dout, double* stats) {
+                               float grad_scale, float* dout, double* stats, bool count_correct) {
   if (rows <= 0 || cols <= 0) return;
-  mse_kernel<<<blocks_exact(rows), kThreads, 0, s>>>(pred, labels, rows, cols, grad_scale, dout, stats);
+  mse_kernel<<<blocks_exact(rows), kThreads, 0, s>>>(pred, labels, rows, cols, grad_scale, dout, stats, count_correct);
 }
 
 void launch_count_correct(cudaStream_t s, const float* pred, const float* labels, int rows, int cols,

@@ -54,6 +54,11 @@ class ProfiledBackend final : public Backend {
     Timed t(prof_, "gather_rows " + dims(rows, row_len));
     in_->gather_rows(dst, src, index, begin, rows, row_len);
   }
+  void gather_batch(float* x_dst, const float* x_src, int x_row, float* y_dst, const float* y_src, int y_row,
+                    const int32_t* index, int begin, int rows) override {
+    Timed t(prof_, "gather_batch " + dims(rows, x_row) + " + " + dims(rows, y_row));
+    in_->gather_batch(x_dst, x_src, x_row, y_dst, y_src, y_row, index, begin, rows);
+  }
   void nchw_to_nhwc(float* dst, const float* src, int n, int c, int h, int w) override {
     Timed t(prof_, "nchw_to_nhwc");
     in_->nchw_to_nhwc(dst, src, n, c, h, w);
@@ -81,6 +86,11 @@ class ProfiledBackend final : public Backend {
     Timed t(prof_, "bias_grad " + dims(rows, cols));
     in_->bias_grad(db, dy, rows, cols);
   }
+  void activation_bias_backward(Activation act, const float* y, float* dy, float* db, int rows, int cols) override {
+    Timed t(prof_, std::string("activation_bias_backward ") + act_name(act) + (db ? "" : " no bias") + " " +
+                       dims(rows, cols));
+    in_->activation_bias_backward(act, y, dy, db, rows, cols);
+  }
   void activation_forward(Activation act, const float* x, float* y, int rows, int cols) override {
     Timed t(prof_, std::string("activation_forward ") + act_name(act) + " " + dims(rows, cols));
     in_->activation_forward(act, x, y, rows, cols);
@@ -99,6 +109,12 @@ class ProfiledBackend final : public Backend {
                           double* stats) override {
     Timed t(prof_, "mean_squared_error");
     in_->mean_squared_error(pred, labels, rows, cols, grad_scale, dout, stats);
+  }
+  void loss_and_count_correct(Loss loss, const float* pred, const float* labels, int rows, int cols, float grad_scale,
+                              float* dout, double* stats) override {
+    Timed t(prof_, loss == Loss::CategoricalCrossentropy ? "softmax_cross_entropy + count_correct"
+                                                         : "mean_squared_error + count_correct");
+    in_->loss_and_count_correct(loss, pred, labels, rows, cols, grad_scale, dout, stats);
   }
   void count_correct(const float* pred, const float* labels, int rows, int cols, double* stats) override {
     Timed t(prof_, "count_correct");

@@ -36,10 +36,9 @@ void Conv2D::backward(const float* x, const float* y, float* dy, float* dx, int 
   const float* yout = channels_first_ ? buffer(kY, 0) : y;
   float* g = nhwc_output_grad(dy, batch);
   long rows = (long)batch * p_.out_h * p_.out_w;
-  if (!dy_is_preactivation && act_ != Activation::Linear)
-    backend_.activation_backward(act_, yout, g, g, (int)rows, filters_);
+  const Activation act = dy_is_preactivation ? Activation::Linear : act_;
+  backend_.activation_bias_backward(act, yout, g, use_bias_ ? params_[1].grad : nullptr, (int)rows, filters_);
   backend_.conv2d_backward_filter(p_, xin, g, params_[0].grad);
-  if (use_bias_) backend_.bias_grad(params_[1].grad, g, (int)rows, filters_);
   if (dx) {
     float* gin = nhwc_input_grad(dx);
     backend_.conv2d_backward_data(p_, g, params_[0].value, gin);

@@ -30,10 +30,10 @@ void Dense::forward(const float* x, float* y, int batch, bool, uint64_t) {
 
 void Dense::backward(const float* x, const float* y, float* dy, float* dx, int batch, bool dy_is_preactivation) {
   int rows = int(batch * rows_per_sample_);
-  if (!dy_is_preactivation && act_ != Activation::Linear) backend_.activation_backward(act_, y, dy, dy, rows, units_);
-  // dkernel = x^T dz ; dbias = column sums of dz ; dx = dz kernel^T
+  // dz = dy * act'(.) in place ; dbias = column sums of dz ; dkernel = x^T dz ; dx = dz kernel^T
+  const Activation act = dy_is_preactivation ? Activation::Linear : act_;
+  backend_.activation_bias_backward(act, y, dy, use_bias_ ? params_[1].grad : nullptr, rows, units_);
   backend_.gemm(true, false, in_, units_, rows, 1.0f, x, in_, dy, units_, 0.0f, params_[0].grad, units_);
-  if (use_bias_) backend_.bias_grad(params_[1].grad, dy, rows, units_);
   if (dx) backend_.gemm(false, true, rows, in_, units_, 1.0f, dy, units_, params_[0].value, units_, 0.0f, dx, in_);
 }
 

@@ -192,17 +192,12 @@ void Model::loss_and_grad(const float* out, const float* y, int rows, bool want_
   int cols = (int)shape_size(output_shape());
   float* grad = want_grad ? grad_a_ : nullptr;
   float scale = 1.0f / rows;  // gradient of the batch mean
-  if (loss_ == Loss::CategoricalCrossentropy)
-    backend_->softmax_cross_entropy(out, y, rows, cols, scale, grad, stats_);
-  else
-    backend_->mean_squared_error(out, y, rows, cols, scale, grad, stats_);
-  backend_->count_correct(out, y, rows, cols, stats_);
+  backend_->loss_and_count_correct(loss_, out, y, rows, cols, scale, grad, stats_);
 }
 
 void Model::train_step(const DeviceDataset& data, const int32_t* index, int begin, int rows, uint64_t step_seed) {
   Backend& b = *backend_;
-  b.gather_rows(batch_x_, data.x(), index, begin, rows, (int)data.x_row());
-  b.gather_rows(batch_y_, data.y(), index, begin, rows, (int)data.y_row());
+  b.gather_batch(batch_x_, data.x(), (int)data.x_row(), batch_y_, data.y(), (int)data.y_row(), index, begin, rows);
   const float* out = forward(batch_x_, rows, true, step_seed);
   loss_and_grad(out, batch_y_, rows, true);
 

@@ -11,8 +11,6 @@
 
 namespace xarxa {
 
-enum class Loss { CategoricalCrossentropy, MeanSquaredError };
-
 struct SgdConfig {
   float learning_rate = 0.01f;
   float momentum = 0.0f;

@@ -96,7 +96,7 @@ describe.skipIf(!emulated)('training steps as CUDA graphs, on the emulator', () 
   // A GPU, driver or library that cannot capture: the same numbers, op by op, and the reason.
   for (const [fault, why] of [
     ['unsupported', /^off: recording a step failed \(cudaStreamBeginCapture: .*cudaErrorStreamCaptureUnsupported.*\); steps run op by op$/],
-    ['unsafe', /^off: recording a step failed \(cuda gather_rows: .*cudaErrorStreamCaptureUnsupported.*\); steps run op by op$/],
+    ['unsafe', /^off: recording a step failed \(cuda gather_batch: .*cudaErrorStreamCaptureUnsupported.*\); steps run op by op$/],
     ['invalidated', /^off: recording a step failed \(cudaStreamEndCapture: .*cudaErrorStreamCaptureInvalidated.*\); steps run op by op$/],
   ] as const) {
     it(`a capture that fails (${fault}): steps run op by op with the same numbers, and stepGraphs says why`, { timeout: 240_000 }, () => {

@@ -388,6 +388,13 @@ void run_all(Backend* C, Backend* G) {
     C->gather_rows(d.cf(), s.cf(), static_cast<int32_t*>(index.c), 7, 20, len);
     G->gather_rows(d.gf(), s.gf(), static_cast<int32_t*>(index.g), 7, 20, len);
     d.check("gather_rows", true);
+    // A training batch's inputs and labels in one call (one kernel on CUDA).
+    auto labels = random_vec((size_t)n * 10);
+    Twin ys(C, G, labels), dx(C, G, d.bytes), dy(C, G, (size_t)20 * 10 * sizeof(float));
+    C->gather_batch(dx.cf(), s.cf(), len, dy.cf(), ys.cf(), 10, static_cast<int32_t*>(index.c), 7, 20);
+    G->gather_batch(dx.gf(), s.gf(), len, dy.gf(), ys.gf(), 10, static_cast<int32_t*>(index.g), 7, 20);
+    dx.check("gather_batch inputs", true);
+    dy.check("gather_batch labels", true);
   }
   {
     const int n = 3, c = 5, h = 7, w = 6;
@@ -496,6 +503,31 @@ void run_all(Backend* C, Backend* G) {
       z.check(std::string("bias_activation_forward ") + act_names[ai] + (with_bias ? " with bias" : " no bias"), exact);
     }
   }
+  // activation_bias_backward: in place dy * act'(y), then the bias gradient. On CUDA one
+  // kernel up to 512 rows (a dense layer's batch), the two ops above that; softmax and
+  // "no bias" always take the two-op path.
+  for (int ai = 0; ai < 5; ai++) {
+    for (int rows : {1, 67, 512, 513}) {
+      const int cols = ai == 4 ? 10 : 45;  // more than one block of 32 columns
+      auto yv = random_vec((size_t)rows * cols, -1.0f, 1.0f);
+      Twin y(C, G, (size_t)rows * cols * 4), dy(C, G, random_vec(yv.size()));
+      Twin x(C, G, yv), db(C, G, random_vec(cols)), db_none(C, G, random_vec(cols));
+      C->activation_forward(acts[ai], x.cf(), y.cf(), rows, cols);
+      G->activation_forward(acts[ai], x.gf(), y.gf(), rows, cols);
+      const std::string what = std::string("activation_bias_backward ") + act_names[ai] + " " + std::to_string(rows) +
+                               "x" + std::to_string(cols);
+      C->activation_bias_backward(acts[ai], y.cf(), dy.cf(), db.cf(), rows, cols);
+      G->activation_bias_backward(acts[ai], y.gf(), dy.gf(), db.gf(), rows, cols);
+      dy.check(what + ": dy", ai <= 1);
+      db.check(what + ": bias gradient", false, 1e-4, 1e-5);
+      if (rows == 67) {
+        C->activation_bias_backward(acts[ai], y.cf(), dy.cf(), nullptr, rows, cols);
+        G->activation_bias_backward(acts[ai], y.gf(), dy.gf(), nullptr, rows, cols);
+        dy.check(what + " no bias: dy", ai <= 1);
+        db_none.check(what + " no bias: db untouched", true);
+      }
+    }
+  }
   {
     // Wide rows with large logits: the max subtraction matters.
     const int rows = 5, cols = 1000;
@@ -553,6 +585,31 @@ void run_all(Backend* C, Backend* G) {
            "cpu " + std::to_string(hc[1]) + " gpu " + std::to_string(hg[1]));
     report("stats: mse loss sum", std::fabs(hc[2] - hg[2]) <= 1e-5 * std::fabs(hc[2]),
            "cpu " + std::to_string(hc[2]) + " gpu " + std::to_string(hg[2]));
+    // loss_and_count_correct (one kernel on CUDA): the same loss, gradient and count as the
+    // separate ops, for both losses, with and without the gradient; ties in the predictions.
+    for (Loss loss : {Loss::CategoricalCrossentropy, Loss::MeanSquaredError}) {
+      const bool ce = loss == Loss::CategoricalCrossentropy;
+      for (const Twin* p : {&probs, &tied}) {
+        if (ce && p == &tied) continue;  // cross-entropy wants probabilities
+        for (bool grad : {true, false}) {
+          const std::string what = std::string("loss_and_count_correct ") + (ce ? "cross-entropy" : "mse") +
+                                   (p == &tied ? " (ties)" : "") + (grad ? "" : " no gradient");
+          Twin both(C, G, probs.bytes), sc(C, G, 4 * sizeof(double));
+          C->zero_stats(sc.cd(), 4);
+          G->zero_stats(sc.gd(), 4);
+          C->loss_and_count_correct(loss, p->cf(), y.cf(), rows, cols, 0.5f, grad ? both.cf() : nullptr, sc.cd());
+          G->loss_and_count_correct(loss, p->gf(), y.gf(), rows, cols, 0.5f, grad ? both.gf() : nullptr, sc.gd());
+          if (grad) both.check(what + ": gradient");
+          double lc[4], lg[4];
+          C->read_stats(lc, sc.cd(), 4);
+          G->read_stats(lg, sc.gd(), 4);
+          report(what + ": loss, count", std::fabs(lc[0] - lg[0]) <= 1e-5 * std::fabs(lc[0]) && lc[1] == lg[1] &&
+                                             lg[1] > 0 && lg[2] == 0 && lg[3] == 0,
+                 "cpu " + std::to_string(lc[0]) + ", " + std::to_string(lc[1]) + " gpu " + std::to_string(lg[0]) +
+                     ", " + std::to_string(lg[1]));
+        }
+      }
+    }
   }
   {
     // More rows than one block of the per-row loss kernels (256), the last block partial;
