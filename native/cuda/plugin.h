@@ -13,6 +13,7 @@ extern "C" {
 // 3: Backend gained note_non_finite; stats buffers hold kStatCount = 3 doubles.
 // 4: Backend gained bias_activation_forward and sgd_update_all.
 // 5: Backend gained record (CUDA graphs); DeviceInfo gained step_graphs.
+// 6: Backend gained gather_batch, activation_bias_backward and loss_and_count_correct.
 #define XARXA_CUDA_PLUGIN_ABI 6
 
 typedef int (*xarxa_cuda_abi_fn)(void);

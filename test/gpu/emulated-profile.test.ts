@@ -1,7 +1,7 @@
 // The per-op GPU time profile (XARXA_CUDA_PROFILE, native/cuda/op_profiler.h)
 // and its report (bench/tools/gpu-profile.ts), as scripts/gpu-check.sh runs
-// them, on the CUDA emulator: a step of the notebook's dense net is the 22 ops
-// it is made of, each counted once per step. The times mean nothing here
+// them, on the CUDA emulator: a step of the notebook's dense net is the 18 ops
+// it is made of (8 GEMMs, 10 kernels), each counted once per step. The times mean nothing here
 // (the emulator is a CPU); on a GPU they say where a step's time goes.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
