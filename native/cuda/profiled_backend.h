@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cuda/cuda_backend.h"
+#include "cuda/kernels.h"
 #include "cuda/op_profiler.h"
 
 namespace xarxa {
@@ -87,8 +88,10 @@ class ProfiledBackend final : public Backend {
     in_->bias_grad(db, dy, rows, cols);
   }
   void activation_bias_backward(Activation act, const float* y, float* dy, float* db, int rows, int cols) override {
+    // Where the backend runs the two ops rather than its one kernel, the label says so.
+    const bool two_ops = db && act != Activation::Linear && (act == Activation::Softmax || rows > kFusedBiasRows);
     Timed t(prof_, std::string("activation_bias_backward ") + act_name(act) + (db ? "" : " no bias") + " " +
-                       dims(rows, cols));
+                       dims(rows, cols) + (two_ops ? " (2 ops)" : ""));
     in_->activation_bias_backward(act, y, dy, db, rows, cols);
   }
   void activation_forward(Activation act, const float* x, float* y, int rows, int cols) override {
