@@ -61,7 +61,10 @@ describe('oracle: the notebook CNN vs tfjs', () => {
     it(`${name}: outputs, loss, weights after 5 SGD steps, and history equal tfjs`, async () => {
       const test = `notebook CNN ${name}`;
       const n = 20;
-      const d = classification(n, [32, 32, 3], 10, 31 + i, 0, 1); // pixels scaled to [0, 1)
+      // Pixels scaled to [0, 1). The seeds give no exact or near ties in a max-pooling window:
+      // which of two equal maxima takes the gradient is decided by float rounding, and cuDNN
+      // rounds otherwise than the CPU (seed 32 has one such tie, and CUDA then differs by 4e-3).
+      const d = classification(n, [32, 32, 3], 10, 31 + 2 * i, 0, 1);
       const p = buildPair(NOTEBOOK_CNN, [32, 32, 3], { opt, seed: 40 + i, copy: i === 0 ? 'tf->xa' : 'xa->tf' });
       expectClose(test, 'predict before training', (await p.xam.predict(d.x)).data, await tfPredict(p.tfm, d.tx));
       const [loss0, acc0] = (await p.xam.evaluate(d.x, d.y, { verbose: 0 })) as number[];

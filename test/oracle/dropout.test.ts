@@ -6,7 +6,7 @@
 // Tolerances: against tfjs, |xarxa - tfjs| <= 1e-5 * max(|tfjs|, max|tfjs tensor|, 1e-6)
 // (see tfjs.ts); the kept fraction within 5 standard deviations of 1 - rate.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { setupBackends, buildPair, classification, expectClose, reportWorst, tfEvaluate, tfPredict, xa, xaFit, xaWeights, tfFit, expectSameWeights, type Spec } from './tfjs.js';
+import { RTOL, setupBackends, buildPair, classification, expectClose, reportWorst, tfEvaluate, tfPredict, xa, xaFit, xaWeights, tfFit, expectSameWeights, type Spec } from './tfjs.js';
 
 beforeAll(setupBackends);
 afterAll(() => reportWorst('dropout.test.ts'));
@@ -104,7 +104,9 @@ describe('Dropout in fit (statistical)', () => {
             expect(s.pre[j]).toBe(0); // dropped: no gradient reaches the pre layer either
             continue;
           }
-          expect(Math.abs(s.post[j] + g * scale) / (g * scale), `post[${j}]`).toBeLessThan(1e-4);
+          // (out sums 20,000 values in float32: 1e-4 on the CPU, 1e-3 at the GPU tolerance, where
+          // cuBLAS sums in another order)
+          expect(Math.abs(s.post[j] + g * scale) / (g * scale), `post[${j}]`).toBeLessThan(10 * RTOL);
           expect(Math.abs(s.pre[j] - c * s.post[j]) / Math.abs(c * s.post[j]), `pre[${j}]`).toBeLessThan(1e-3);
         }
       }

@@ -33,13 +33,17 @@ const MIN_FLOOR = 1e-6;
 
 let ready: Promise<void> | undefined;
 
-/** tfjs on its pure-JS cpu backend, xarxa on the CPU (XARXA_ORACLE_DEVICE overrides). */
+/**
+ * tfjs on its pure-JS cpu backend; xarxa on XARXA_ORACLE_DEVICE, else XARXA_DEVICE (the GPU
+ * suite, scripts/gpu-check.sh and the emulator check, set it to cuda), else the CPU: never
+ * the automatic choice, so that a GPU machine runs these at the CPU tolerance only when asked.
+ */
 export function setupBackends(): Promise<void> {
   ready ??= (async () => {
     tf.env().set('PROD', true); // no debug-mode checks or warnings
     await tf.setBackend('cpu');
     await tf.ready();
-    xa.setBackend(process.env.XARXA_ORACLE_DEVICE ?? 'cpu');
+    xa.setBackend(process.env.XARXA_ORACLE_DEVICE || process.env.XARXA_DEVICE || 'cpu');
   })();
   return ready;
 }
