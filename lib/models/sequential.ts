@@ -88,6 +88,7 @@ export class Sequential {
   private native?: NativeModel;
   private nativeInput?: number[];
   private compiled?: { optimizer: SGD; loss: string; metrics: string[] };
+  private nativeCompiled = false; // this.native has been given this.compiled
   private busy = false;
   private disposed = false;
   private device?: string;
@@ -121,18 +122,34 @@ export class Sequential {
     } else if (this.layers.length > 0 && layer.inputShape) {
       // Keras ignores inputShape on later layers; so do we.
     }
-    const previousWeights = this.native ? this.getWeights() : undefined;
     this.layers.push(layer);
-    if (this.native) {
-      // Rebuild with the new layer and carry the existing weights over.
-      const input = this.nativeInput!;
-      this.releaseNative();
-      this.build(input);
-      this.native!.getWeights().forEach((_, i) => {
-        if (previousWeights && i < previousWeights.length) this.native!.setWeight(i, previousWeights[i].data as Float32Array);
-      });
-      if (this.compiled) this.compileNative();
+    if (!this.native) return;
+    // Rebuild with the new layer and carry the existing weights over. The old native
+    // model is replaced only once the new one stands: a layer that does not fit is
+    // refused and the model, its weights included, stays as it was.
+    const input = this.nativeInput!;
+    let fresh: NativeModel;
+    try {
+      fresh = this.createNative(input);
+    } catch (e) {
+      this.layers.pop();
+      throw e;
     }
+    try {
+      const previous = this.native.getWeights();
+      fresh.getWeights().forEach((_, i) => {
+        if (i < previous.length) fresh.setWeight(i, previous[i]);
+      });
+      if (this.compiled) this.compileInto(fresh, this.compiled);
+    } catch (e) {
+      fresh.dispose();
+      this.layers.pop();
+      throw e;
+    }
+    this.releaseNative();
+    this.native = fresh;
+    this.nativeInput = [...input];
+    this.nativeCompiled = this.compiled !== undefined;
   }
 
   /** Builds the native model for a per-sample input shape (done by compile or fit when needed). */
@@ -146,6 +163,13 @@ export class Sequential {
         `build: the first layer (${this.layers[0].name}) has no inputShape; pass one, e.g. new Dense(32, { inputShape: [784] }), or call fit/predict to infer it from the data`,
       );
     }
+    this.native = this.createNative(shape);
+    this.nativeInput = [...shape];
+    this.nativeCompiled = false;
+  }
+
+  /** A native model of the current layers for a per-sample input shape. */
+  private createNative(shape: number[]): NativeModel {
     this.device = getBackend();
     this.nativeSeed = nextSeed();
     const spec = {
@@ -155,7 +179,7 @@ export class Sequential {
       layers: this.layers.map((l) => l.nativeSpec(nextSeed)),
     };
     try {
-      this.native = new (addon().NativeModel)(spec);
+      return new (addon().NativeModel)(spec);
     } catch (e) {
       // Name the layer (layers[2] -> layer 2 'dense_1') and keep the error's class.
       const message = String((e as Error).message).replace(/layers\[(\d+)\]/g, (m, i) => {
@@ -165,7 +189,6 @@ export class Sequential {
       const Ctor = e instanceof RangeError ? RangeError : e instanceof TypeError ? TypeError : Error;
       throw new Ctor(`build: ${message}`);
     }
-    this.nativeInput = [...shape];
   }
 
   get built(): boolean {
@@ -200,17 +223,21 @@ export class Sequential {
         throw new Error(`compile: unknown metric ${JSON.stringify(m)} (xarxa supports 'accuracy')`);
       }
     }
-    this.compiled = { optimizer, loss: lossKey, metrics: metrics.length ? ['accuracy'] : [] };
-    if (this.layers[0]?.inputShape) {
-      this.build();
-      this.compileNative();
+    const compiled = { optimizer, loss: lossKey, metrics: metrics.length ? ['accuracy'] : [] };
+    // The native model (built now when the input shape is known, else by the first
+    // fit/evaluate from the data) takes the new settings first: if it refuses (busy),
+    // the model keeps its previous ones.
+    if (!this.native && this.layers[0]?.inputShape) this.build();
+    if (this.native) {
+      this.compileInto(this.native, compiled);
+      this.nativeCompiled = true;
     }
+    this.compiled = compiled;
   }
 
-  private compileNative(): void {
-    const c = this.compiled!;
+  private compileInto(native: NativeModel, c: NonNullable<Sequential['compiled']>): void {
     try {
-      this.native!.compile({ loss: c.loss, learningRate: c.optimizer.learningRate, momentum: c.optimizer.momentum, nesterov: c.optimizer.nesterov });
+      native.compile({ loss: c.loss, learningRate: c.optimizer.learningRate, momentum: c.optimizer.momentum, nesterov: c.optimizer.nesterov });
     } catch (e) {
       throw new Error(`compile: ${(e as Error).message}`);
     }
@@ -240,8 +267,9 @@ export class Sequential {
 
   setLearningRate(lr: number): void {
     if (!this.compiled) throw new Error('setLearningRate: compile the model first');
-    this.compiled = { ...this.compiled, optimizer: new SGD({ ...this.compiled.optimizer, learningRate: lr }) };
-    this.native?.setLearningRate(lr);
+    const optimizer = new SGD({ ...this.compiled.optimizer, learningRate: lr });  // checks lr
+    this.native?.setLearningRate(lr);  // first: a busy model refuses, and keeps its rate
+    this.compiled = { ...this.compiled, optimizer };
   }
 
   async fit(x: Tensor, y: Tensor, args: FitArgs = {}): Promise<History> {
@@ -508,6 +536,7 @@ export class Sequential {
     this.native?.dispose();
     this.native = undefined;
     this.nativeInput = undefined;
+    this.nativeCompiled = false;
   }
 
   private checkUsable(what: string): void {
@@ -521,9 +550,10 @@ export class Sequential {
   }
 
   private ensureCompiled(inputShape: number[]): NativeModel {
-    if (!this.native) {
-      this.build(inputShape);
-      this.compileNative();
+    if (!this.native) this.build(inputShape);
+    if (!this.nativeCompiled) {
+      this.compileInto(this.native!, this.compiled!);
+      this.nativeCompiled = true;
     }
     return this.native!;
   }
@@ -609,6 +639,7 @@ function describe(v: unknown): string {
   if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
   if (typeof v === 'object') return `an object (${(v as object).constructor?.name ?? 'Object'})`;
   if (typeof v === 'bigint' || typeof v === 'symbol' || typeof v === 'function') return `a ${typeof v} (${String(v).slice(0, 40)})`;
+  if (typeof v === 'number') return `number ${String(v)}`; // NaN, Infinity: JSON would say null
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 

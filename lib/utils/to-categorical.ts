@@ -1,12 +1,13 @@
 import { Tensor, tensor } from '../tensor.js';
 
-/** Keras to_categorical: integer class labels (any shape, e.g. [N] or [N, 1]) to one-hot float32 [N, numClasses]. */
+/** Keras to_categorical: integer class labels to one-hot float32: [N] or [N, 1] give [N, numClasses], [N, T] gives [N, T, numClasses]. */
 export function toCategorical(y: Tensor | ArrayLike<number>, numClasses?: number): Tensor {
   const values: ArrayLike<number> = y instanceof Tensor ? y.data : y;
-  if (y instanceof Tensor && y.rank === 2 && y.shape[1] !== 1) {
-    throw new Error(`toCategorical: expected class indices of shape [N] or [N, 1], received [${y.shape.join(', ')}]`);
-  }
   const n = values.length;
+  // Keras' shape: the labels' shape, without a trailing axis of 1, plus the classes
+  // ([N] and [N, 1] give [N, C]; [N, T] gives [N, T, C]).
+  const shape = y instanceof Tensor ? [...y.shape] : [n];
+  if (shape.length > 1 && shape.at(-1) === 1) shape.pop();
   let classes = numClasses;
   if (classes === undefined) {
     classes = 0;
@@ -21,5 +22,5 @@ export function toCategorical(y: Tensor | ArrayLike<number>, numClasses?: number
     }
     out[i * classes + c] = 1;
   }
-  return tensor(out, [n, classes]);
+  return tensor(out, [...shape, classes]);
 }

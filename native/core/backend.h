@@ -151,6 +151,8 @@ class Backend {
   virtual void mean_squared_error(const float* pred, const float* labels, int rows, int cols,
                                   float grad_scale, float* dout, double* stats) = 0;
   // stats[kStatCorrect] += number of rows where argmax(pred) == argmax(labels) (first max wins).
+  // With one column (a single output unit) Keras' binary accuracy instead: the row is
+  // right where (pred > 0.5 ? 1 : 0) == label.
   virtual void count_correct(const float* pred, const float* labels, int rows, int cols,
                              double* stats) = 0;
   // If stats[kStatLoss] is NaN or infinite and stats[kStatFirstNonFinite] is 0,

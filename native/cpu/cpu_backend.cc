@@ -38,6 +38,12 @@ inline int argmax_row(const float* row, int cols) {
   return best;
 }
 
+// Keras' accuracy: categorical (argmax) over several columns, binary (threshold 0.5) over one.
+inline bool row_correct(const float* pred, const float* label, int cols) {
+  if (cols == 1) return (pred[0] > 0.5f ? 1.0f : 0.0f) == label[0];
+  return argmax_row(pred, cols) == argmax_row(label, cols);
+}
+
 }  // namespace
 
 CpuBackend::CpuBackend(int threads) : pool_(threads) {}
@@ -270,7 +276,7 @@ void CpuBackend::mean_squared_error(const float* pred, const float* labels, int 
 void CpuBackend::count_correct(const float* pred, const float* labels, int rows, int cols, double* stats) {
   long correct = 0;
   for (long r = 0; r < rows; r++)
-    if (argmax_row(pred + r * cols, cols) == argmax_row(labels + r * cols, cols)) correct++;
+    if (row_correct(pred + r * cols, labels + r * cols, cols)) correct++;
   stats[kStatCorrect] += (double)correct;
 }
 

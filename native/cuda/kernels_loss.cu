@@ -28,9 +28,12 @@ __device__ int argmax_row(const float* row, int cols) {
   return best;
 }
 
-// Whether row r (< rows) is predicted right; 0 past the last row.
+// Whether row r (< rows) is predicted right, as the CPU: categorical (argmax) over several
+// columns, binary (threshold 0.5) over one; 0 past the last row.
 __device__ int correct_row(const float* pred, const float* labels, size_t r, int rows, int cols) {
-  return r < static_cast<size_t>(rows) && argmax_row(pred + r * cols, cols) == argmax_row(labels + r * cols, cols);
+  if (r >= static_cast<size_t>(rows)) return 0;
+  if (cols == 1) return (pred[r] > 0.5f ? 1.0f : 0.0f) == labels[r];
+  return argmax_row(pred + r * cols, cols) == argmax_row(labels + r * cols, cols);
 }
 
 // Adds the block's count of right rows to stats[kStatCorrect]; every thread of the block calls it.

@@ -20,6 +20,9 @@ class Conv2D : public ImageLayer {
   int filters_;
   Activation act_;
   bool use_bias_;
+  // channelsFirst with softmax: the softmax runs on the NCHW output, over its last axis (the
+  // width) as in Keras, after the bias; not fused into the NHWC bias pass.
+  bool softmax_after_;
 };
 
 }  // namespace xarxa

@@ -7,14 +7,18 @@
 namespace xarxa {
 namespace {
 
-// A stats buffer read back (see core/backend.h) into the run's totals.
-void take_stats(RunStats& run, const double* s) {
-  run.loss_sum = s[kStatLoss];
-  run.correct = s[kStatCorrect];
+}  // namespace
+
+// A stats buffer read back (see core/backend.h) into the run's totals, per sample:
+// with several positions per sample (an output of rank > 1) a sample's loss is the
+// mean over its positions and its "correct" the fraction of them predicted right.
+void Model::take_stats(RunStats& run, const double* s) const {
+  const long classes = output_shape().back();
+  const double positions = (double)(shape_size(output_shape()) / classes);
+  run.loss_sum = s[kStatLoss] / positions;
+  run.correct = s[kStatCorrect] / positions;
   run.first_non_finite_batch = (int)s[kStatFirstNonFinite] - 1;
 }
-
-}  // namespace
 
 // ---- DeviceDataset ------------------------------------------------------------
 
@@ -98,11 +102,10 @@ void Model::compile(Loss loss, SgdConfig sgd) {
               std::string(activation_name(layers_.back()->activation())) + "')");
   loss_ = loss;
   sgd_ = sgd;
+  // A new optimizer starts from rest, as in Keras: compiling again zeroes the momentum.
   for (Param* p : params()) {
-    if (sgd.momentum != 0.0f && !p->velocity) {
-      p->velocity = static_cast<float*>(backend_->alloc(sizeof(float) * p->size()));
-      backend_->fill(p->velocity, 0.0f, p->size());
-    }
+    if (sgd.momentum != 0.0f && !p->velocity) p->velocity = static_cast<float*>(backend_->alloc(sizeof(float) * p->size()));
+    if (p->velocity) backend_->fill(p->velocity, 0.0f, p->size());
   }
   compiled_ = true;
 }
@@ -189,10 +192,14 @@ const float* Model::forward(const float* x, int batch, bool training, uint64_t s
 }
 
 void Model::loss_and_grad(const float* out, const float* y, int rows, bool want_grad) {
-  int cols = (int)shape_size(output_shape());
+  // Keras applies the loss and the accuracy along the last axis: an output of rank > 1
+  // ([steps, classes], [h, w, classes]) is `positions` rows per sample, and the batch
+  // loss is the mean over samples and positions.
+  const int classes = (int)output_shape().back();
+  const int n = (int)(rows * (shape_size(output_shape()) / classes));  // fits: an activation buffer holds it
   float* grad = want_grad ? grad_a_ : nullptr;
-  float scale = 1.0f / rows;  // gradient of the batch mean
-  backend_->loss_and_count_correct(loss_, out, y, rows, cols, scale, grad, stats_);
+  float scale = 1.0f / n;  // gradient of the mean
+  backend_->loss_and_count_correct(loss_, out, y, n, classes, scale, grad, stats_);
 }
 
 void Model::train_step(const DeviceDataset& data, const int32_t* index, int begin, int rows, uint64_t step_seed) {

@@ -41,7 +41,7 @@ class DeviceDataset {
 
 struct RunStats {
   double loss_sum = 0;  // summed per-sample loss
-  double correct = 0;   // rows whose argmax matched
+  double correct = 0;   // samples predicted right (a fraction of each with an output of rank > 1)
   long samples = 0;
   int batches = 0;
   bool stopped = false;
@@ -95,6 +95,7 @@ class Model {
  private:
   void reserve(int batch);
   const float* forward(const float* x, int batch, bool training, uint64_t step_seed);
+  void take_stats(RunStats& run, const double* stats) const;
   void loss_and_grad(const float* out, const float* y, int rows, bool want_grad);
   // One training step on the rows index[begin .. begin + rows) of `data`: the
   // batch gathered, forward, loss, backward, SGD.

@@ -212,3 +212,113 @@ describe('Sequential errors name the argument, expected and received values', ()
     await expect(nn.fit(x, y, { verbose: 0 })).rejects.toThrow(/disposed/);
   });
 });
+
+describe('Sequential state across build, compile and add (Keras semantics)', () => {
+  const { Dense, Conv2D } = xa.layers;
+
+  it('takes the input shape from the data when the first layer has none: fit, evaluate and predict work', async () => {
+    const { x, y } = blobs(200, 20);
+    xa.setSeed(5);
+    const deferred = new xa.Sequential();
+    deferred.add(new Dense(16, { activation: 'relu' }));
+    deferred.add(new Dense(10, { activation: 'softmax' }));
+    deferred.compile({ optimizer: new xa.optimizers.SGD({ learningRate: 0.1 }), loss: 'categorical_crossentropy', metrics: ['accuracy'] });
+    const h = await deferred.fit(x, y, { epochs: 5, batchSize: 20, verbose: 0 });
+    expect(deferred.inputShape).toEqual([20]);
+    expect(h.history.loss[4]).toBeLessThan(h.history.loss[0]);
+    const [loss, acc] = (await deferred.evaluate(x, y, { verbose: 0 })) as number[];
+    expect(loss).toBeLessThan(h.history.loss[0]);
+    expect(acc).toBeGreaterThan(0.2);
+    deferred.dispose();
+    // Built by predict before compile, then compiled and trained.
+    const early = new xa.Sequential();
+    early.add(new Dense(10, { activation: 'softmax' }));
+    expect((await early.predict(x)).shape).toEqual([200, 10]);
+    early.compile({ optimizer: 'sgd', loss: 'categorical_crossentropy' });
+    expect((await early.fit(x, y, { verbose: 0 })).history.loss).toHaveLength(1);
+    early.dispose();
+  });
+
+  it('a layer that does not fit is refused by add, and the model keeps its layers and trained weights', async () => {
+    const { x, y } = blobs(64, 20);
+    const nn = new xa.Sequential();
+    nn.add(new Dense(10, { activation: 'softmax', inputShape: [20] }));
+    nn.compile({ optimizer: 'sgd', loss: 'categorical_crossentropy', metrics: ['accuracy'] });
+    await nn.fit(x, y, { verbose: 0 });
+    const trained = nn.getWeights().map((w) => Array.from(w.data));
+    expect(() => nn.add(new Conv2D(4, 3))).toThrow(/Conv2D: expects images of rank 3/);
+    expect(nn.layers).toHaveLength(1);
+    expect(nn.getWeights().map((w) => Array.from(w.data))).toEqual(trained);
+    await nn.fit(x, y, { verbose: 0 }); // still compiled and trainable
+    // A layer that fits is added, with the trained weights carried over.
+    nn.add(new Dense(3, { activation: 'softmax' }));
+    expect(Array.from(nn.getWeights()[0].data)).not.toEqual(trained[0]); // trained again above
+    expect(nn.layers).toHaveLength(2);
+    nn.dispose();
+  });
+
+  it('compile and setLearningRate refused by the native model (busy, or a loss the model cannot take) leave the settings as they were', async () => {
+    const { x, y } = blobs(20000, 20);
+    const nn = new xa.Sequential();
+    nn.add(new Dense(10, { activation: 'softmax', inputShape: [20] }));
+    nn.compile({ optimizer: new xa.optimizers.SGD({ learningRate: 0.05 }), loss: 'categorical_crossentropy', metrics: ['accuracy'] });
+    let done = false;
+    const training = nn.fit(x, y, { batchSize: 2, verbose: 0 }).finally(() => (done = true));
+    // Wait for the native epoch to run (an unchanged rate is accepted until then).
+    let busy = false;
+    while (!busy && !done) {
+      try {
+        nn.setLearningRate(0.05);
+        await new Promise((r) => setTimeout(r, 1));
+      } catch (e) {
+        busy = /busy/.test(String(e));
+      }
+    }
+    expect(busy, 'the epoch ended before the model was seen busy').toBe(true);
+    expect(() => nn.setLearningRate(5)).toThrow(/busy/);
+    expect(() => nn.compile({ optimizer: 'sgd', loss: 'mse' })).toThrow(/busy/);
+    await training;
+    expect(nn.optimizer?.learningRate).toBe(0.05);
+    expect(nn.compileConfig?.loss).toBe('categorical_crossentropy');
+    expect(await nn.evaluate(x, y, { verbose: 0 })).toHaveLength(2); // [loss, accuracy]: metrics kept
+    nn.dispose();
+
+    const linear = new xa.Sequential();
+    linear.add(new Dense(3, { inputShape: [4] }));
+    expect(() => linear.compile({ optimizer: 'sgd', loss: 'categorical_crossentropy' })).toThrow(/needs a softmax output layer/);
+    expect(linear.compileConfig).toBeUndefined();
+    linear.dispose();
+  });
+
+  it('compiling again starts the optimizer from rest (momentum zeroed), as a new Keras optimizer does', async () => {
+    const { x, y } = blobs(32, 20);
+    const sgd = () => new xa.optimizers.SGD({ learningRate: 0.1, momentum: 0.9 });
+    const make = () => {
+      xa.setSeed(9);
+      const m = new xa.Sequential();
+      m.add(new Dense(10, { activation: 'softmax', inputShape: [20] }));
+      m.compile({ optimizer: sgd(), loss: 'categorical_crossentropy' });
+      return m;
+    };
+    const a = make();
+    await a.fit(x, y, { batchSize: 32, shuffle: false, verbose: 0 });
+    a.compile({ optimizer: sgd(), loss: 'categorical_crossentropy' });
+    await a.fit(x, y, { batchSize: 32, shuffle: false, verbose: 0 });
+    // The same second step from a fresh model holding a's weights after the first step.
+    const b = make();
+    await b.fit(x, y, { batchSize: 32, shuffle: false, verbose: 0 });
+    const c = make();
+    c.setWeights(b.getWeights());
+    await c.fit(x, y, { batchSize: 32, shuffle: false, verbose: 0 });
+    expect(a.getWeights().map((w) => Array.from(w.data))).toEqual(c.getWeights().map((w) => Array.from(w.data)));
+    [a, b, c].forEach((m) => m.dispose());
+  });
+
+  it('names non-finite numbers in errors (not "null")', async () => {
+    const { x, y } = blobs(10, 784);
+    const nn = denseNet();
+    await expect(nn.fit(x, y, { batchSize: NaN, verbose: 0 })).rejects.toThrow(/batchSize must be an integer >= 1, received number NaN/);
+    await expect(nn.fit(x, y, { epochs: Infinity, verbose: 0 })).rejects.toThrow(/received number Infinity/);
+    nn.dispose();
+  });
+});

@@ -37,5 +37,10 @@ describe('Tensor', () => {
     expect(y.shape).toEqual([3, 3]);
     expect(y.toArray()).toEqual([[0, 0, 1], [1, 0, 0], [0, 1, 0]]);
     expect(() => xa.utils.toCategorical([3], 3)).toThrow(/out of range/);
+    // Keras' shapes for labels of higher rank: a trailing axis of 1 is dropped, others kept.
+    expect(xa.utils.toCategorical(xa.tensor([[[1], [0]], [[2], [1]]]), 3).shape).toEqual([2, 2, 3]);
+    const seq = xa.utils.toCategorical(xa.tensor([[1, 2], [0, 1]]), 3);
+    expect(seq.shape).toEqual([2, 2, 3]);
+    expect(seq.toArray()).toEqual([[[0, 1, 0], [0, 0, 1]], [[1, 0, 0], [0, 1, 0]]]);
   });
 });

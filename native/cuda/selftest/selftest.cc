@@ -634,6 +634,31 @@ void run_all(Backend* C, Backend* G) {
     G->mean_squared_error(probs.gf(), y.gf(), rows, cols, 0.25f, dm.gf(), stats.gd() + 2);
     dm.check("mean_squared_error gradient 1000 rows");
     {
+      // One column: binary accuracy (pred > 0.5 -> 1, compared with the label), on
+      // predictions at and around 0.5 and labels 0, 1 and a soft 0.5 (never right).
+      std::vector<float> p1(rows), y1(rows);
+      const float edge[] = {0.5f, 0.49999997f, 0.50000006f, 0.0f, 1.0f, -3.0f, 7.0f};
+      for (int r = 0; r < rows; r++) {
+        p1[r] = r % 3 == 0 ? edge[r % 7] : (float)g_rng.uniform();
+        y1[r] = r % 11 == 0 ? 0.5f : (float)(g_rng.below(2));
+      }
+      Twin p(C, G, p1), l(C, G, y1), sb(C, G, 4 * sizeof(double)), d1(C, G, p.bytes);
+      C->zero_stats(sb.cd(), 4);
+      G->zero_stats(sb.gd(), 4);
+      C->count_correct(p.cf(), l.cf(), rows, 1, sb.cd());
+      G->count_correct(p.gf(), l.gf(), rows, 1, sb.gd());
+      C->loss_and_count_correct(Loss::MeanSquaredError, p.cf(), l.cf(), rows, 1, 1.0f / rows, d1.cf(), sb.cd() + 2);
+      G->loss_and_count_correct(Loss::MeanSquaredError, p.gf(), l.gf(), rows, 1, 1.0f / rows, d1.gf(), sb.gd() + 2);
+      double bc[4], bg[4];
+      C->read_stats(bc, sb.cd(), 4);
+      G->read_stats(bg, sb.gd(), 4);
+      long want = 0;
+      for (int r = 0; r < rows; r++) want += (p1[r] > 0.5f ? 1.0f : 0.0f) == y1[r];
+      report("count_correct, one column: binary accuracy (exact)", bc[1] == bg[1] && bg[1] == (double)want && bg[3] == bg[1],
+             "want " + std::to_string(want) + " cpu " + std::to_string(bc[1]) + " gpu " + std::to_string(bg[1]) +
+                 ", fused " + std::to_string(bg[3]));
+    }
+    {
       // loss_and_count_correct over several blocks, the last one partial.
       Twin both(C, G, probs.bytes), sc(C, G, 4 * sizeof(double));
       C->zero_stats(sc.cd(), 4);
