@@ -315,10 +315,9 @@ export class Sequential {
           throw new TypeError('fit: validationData must be [xVal, yVal]');
         }
         const [xv, yv] = this.checkXY(args.validationData[0], args.validationData[1], 'fit: validationData', args.checkFinite === true);
-        if (xv.shape[0] > 0) {
-          validation = await native.createDataset(xv.data as Float32Array, yv.data as Float32Array, xv.shape[0]);
-          datasets.push(validation);
-        }
+        if (xv.shape[0] === 0) throw new Error('fit: validationData has no samples (leave it out to train without validation)');
+        validation = await native.createDataset(xv.data as Float32Array, yv.data as Float32Array, xv.shape[0]);
+        datasets.push(validation);
       }
       return await this.trainLoop(native, train, validation, {
         n: splitAt,

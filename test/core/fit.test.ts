@@ -314,11 +314,12 @@ describe('Sequential state across build, compile and add (Keras semantics)', () 
     [a, b, c].forEach((m) => m.dispose());
   });
 
-  it('names non-finite numbers in errors (not "null")', async () => {
+  it('names non-finite numbers in errors (not "null"), and refuses empty validationData', async () => {
     const { x, y } = blobs(10, 784);
     const nn = denseNet();
     await expect(nn.fit(x, y, { batchSize: NaN, verbose: 0 })).rejects.toThrow(/batchSize must be an integer >= 1, received number NaN/);
     await expect(nn.fit(x, y, { epochs: Infinity, verbose: 0 })).rejects.toThrow(/received number Infinity/);
+    await expect(nn.fit(x, y, { validationData: [x.slice(0, 0), y.slice(0, 0)], verbose: 0 })).rejects.toThrow(/validationData has no samples/);
     nn.dispose();
   });
 });
