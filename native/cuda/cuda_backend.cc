@@ -293,8 +293,12 @@ void CudaBackend::bias_grad(float* db, const float* dy, int rows, int cols) {
 // One kernel instead of two (activation backward, then the bias GEMV) where one
 // block can walk all rows: a dense layer's batch. Taller gradients (a conv layer's
 // batch x height x width rows) keep the two ops, which spread over the whole GPU.
+bool CudaBackend::fuses_activation_bias(Activation act, int rows) {
+  return act != Activation::Softmax && rows <= kFusedBiasRows;
+}
+
 void CudaBackend::activation_bias_backward(Activation act, const float* y, float* dy, float* db, int rows, int cols) {
-  if (!db || act == Activation::Softmax || rows <= 0 || cols <= 0 || rows > kFusedBiasRows)
+  if (!db || rows <= 0 || cols <= 0 || !fuses_activation_bias(act, rows))
     return Backend::activation_bias_backward(act, y, dy, db, rows, cols);
   use_device();
   launch_activation_bias_backward(stream_, act, y, dy, db, rows, cols);

@@ -58,6 +58,8 @@ class CudaBackend final : public Backend {
   void bias_activation_forward(Activation act, float* y, const float* bias, int rows, int cols) override;
   void bias_grad(float* db, const float* dy, int rows, int cols) override;
   void activation_bias_backward(Activation act, const float* y, float* dy, float* db, int rows, int cols) override;
+  // Whether activation_bias_backward with a bias runs as our one kernel (else as the two ops).
+  static bool fuses_activation_bias(Activation act, int rows);
 
   void activation_forward(Activation act, const float* x, float* y, int rows, int cols) override;
   void activation_backward(Activation act, const float* y, const float* dy, float* dx, int rows,

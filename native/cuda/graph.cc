@@ -1,6 +1,6 @@
 // CUDA graphs for training steps (Backend::record): the ops of a step are
 // captured from the backend's stream once and replayed with one
-// cudaGraphLaunch per step. A step of the notebook's dense net is 22 small
+// cudaGraphLaunch per step. A step of the notebook's dense net is 17 small
 // ops; launched one by one, the launches cost more than the work.
 //
 // Recording is stream capture in thread-local mode: nothing runs while the ops

@@ -8,7 +8,6 @@
 #include <string>
 
 #include "cuda/cuda_backend.h"
-#include "cuda/kernels.h"
 #include "cuda/op_profiler.h"
 
 namespace xarxa {
@@ -89,7 +88,7 @@ class ProfiledBackend final : public Backend {
   }
   void activation_bias_backward(Activation act, const float* y, float* dy, float* db, int rows, int cols) override {
     // Where the backend runs the two ops rather than its one kernel, the label says so.
-    const bool two_ops = db && act != Activation::Linear && (act == Activation::Softmax || rows > kFusedBiasRows);
+    const bool two_ops = db && act != Activation::Linear && !CudaBackend::fuses_activation_bias(act, rows);
     Timed t(prof_, std::string("activation_bias_backward ") + act_name(act) + (db ? "" : " no bias") + " " +
                        dims(rows, cols) + (two_ops ? " (2 ops)" : ""));
     in_->activation_bias_backward(act, y, dy, db, rows, cols);

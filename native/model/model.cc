@@ -5,16 +5,16 @@
 #include "../core/error.h"
 
 namespace xarxa {
-namespace {
 
-}  // namespace
+// Keras applies the loss and the accuracy along the last axis: an output of rank > 1
+// ([steps, classes], [h, w, classes]) is this many rows of the loss per sample.
+long Model::positions_per_sample() const { return shape_size(output_shape()) / output_shape().back(); }
 
 // A stats buffer read back (see core/backend.h) into the run's totals, per sample:
-// with several positions per sample (an output of rank > 1) a sample's loss is the
-// mean over its positions and its "correct" the fraction of them predicted right.
+// with several positions per sample a sample's loss is the mean over its positions
+// and its "correct" the fraction of them predicted right.
 void Model::take_stats(RunStats& run, const double* s) const {
-  const long classes = output_shape().back();
-  const double positions = (double)(shape_size(output_shape()) / classes);
+  const double positions = (double)positions_per_sample();
   run.loss_sum = s[kStatLoss] / positions;
   run.correct = s[kStatCorrect] / positions;
   run.first_non_finite_batch = (int)s[kStatFirstNonFinite] - 1;
@@ -192,11 +192,9 @@ const float* Model::forward(const float* x, int batch, bool training, uint64_t s
 }
 
 void Model::loss_and_grad(const float* out, const float* y, int rows, bool want_grad) {
-  // Keras applies the loss and the accuracy along the last axis: an output of rank > 1
-  // ([steps, classes], [h, w, classes]) is `positions` rows per sample, and the batch
-  // loss is the mean over samples and positions.
+  // The batch loss is the mean over samples and their positions.
   const int classes = (int)output_shape().back();
-  const int n = (int)(rows * (shape_size(output_shape()) / classes));  // fits: an activation buffer holds it
+  const int n = (int)(rows * positions_per_sample());  // fits: an activation buffer holds it
   float* grad = want_grad ? grad_a_ : nullptr;
   float scale = 1.0f / n;  // gradient of the mean
   backend_->loss_and_count_correct(loss_, out, y, n, classes, scale, grad, stats_);

@@ -95,6 +95,7 @@ class Model {
  private:
   void reserve(int batch);
   const float* forward(const float* x, int batch, bool training, uint64_t step_seed);
+  long positions_per_sample() const;
   void take_stats(RunStats& run, const double* stats) const;
   void loss_and_grad(const float* out, const float* y, int rows, bool want_grad);
   // One training step on the rows index[begin .. begin + rows) of `data`: the
