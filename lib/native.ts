@@ -81,6 +81,8 @@ export interface Addon {
   NativeDataset: new () => NativeDataset;
   cudaStatus(): { available: boolean; deviceCount: number; error: string; library: string };
   deviceInfo(device: string): DeviceInfo;
+  /** Checks that the layers fit together (shapes only: no device, no weights); returns the output shape. */
+  checkModel(spec: Pick<NativeModelSpec, 'inputShape' | 'layers'>): number[];
   abiVersion: number;
 }
 

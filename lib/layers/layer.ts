@@ -88,6 +88,10 @@ export function checkPadding(value: unknown, where: string): 'valid' | 'same' {
 }
 
 export function checkOptions(args: object, allowed: readonly string[], where: string): void {
+  // A number or array where the options object belongs would otherwise pass with every option at its default.
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+    throw new TypeError(`${where}: expected an options object ({ ${allowed[0]}: ... }), received ${JSON.stringify(args)}`);
+  }
   for (const key of Object.keys(args)) {
     if (!allowed.includes(key)) throw new Error(`${where}: unknown option '${key}' (known: ${allowed.join(', ')})`);
   }

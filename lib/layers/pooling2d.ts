@@ -10,14 +10,20 @@ export interface Pooling2DArgs extends LayerArgs {
 
 const OPTIONS = ['poolSize', 'strides', 'padding', 'dataFormat', 'inputShape', 'batchInputShape', 'name'];
 
-/** Shared by MaxPooling2D and AveragePooling2D: strides default to poolSize, as in Keras. */
+/**
+ * Shared by MaxPooling2D and AveragePooling2D: strides default to poolSize, as in Keras.
+ * Accepts new MaxPooling2D({ poolSize, ... }) and new MaxPooling2D(poolSize, opts).
+ */
 abstract class Pooling2D extends Layer {
   readonly poolSize: [number, number];
   readonly strides: [number, number];
   readonly padding: 'valid' | 'same';
   readonly dataFormat: DataFormat;
 
-  protected constructor(className: string, args: Pooling2DArgs) {
+  protected constructor(className: string, poolSize: number | [number, number] | Pooling2DArgs | undefined, rest: Pooling2DArgs) {
+    // Keras' MaxPooling2D((2, 2)) or MaxPooling2D(2, strides=...): the pool size may come first.
+    const positional = typeof poolSize === 'number' || Array.isArray(poolSize);
+    const args: Pooling2DArgs = positional ? { ...rest, poolSize: poolSize as number | [number, number] } : (poolSize ?? rest);
     checkOptions(args, OPTIONS, className);
     super(className, args);
     this.poolSize = intPair(args.poolSize ?? 2, `${className}: poolSize`);
@@ -45,8 +51,8 @@ abstract class Pooling2D extends Layer {
 
 /** Keras MaxPooling2D: padded cells never win; ties go to the first maximum. */
 export class MaxPooling2D extends Pooling2D {
-  constructor(args: Pooling2DArgs = {}) {
-    super('MaxPooling2D', args);
+  constructor(poolSize?: number | [number, number] | Pooling2DArgs, args: Pooling2DArgs = {}) {
+    super('MaxPooling2D', poolSize, args);
   }
   get className(): string {
     return 'MaxPooling2D';
@@ -55,8 +61,8 @@ export class MaxPooling2D extends Pooling2D {
 
 /** Keras AveragePooling2D: averages over the real (unpadded) cells of each window. */
 export class AveragePooling2D extends Pooling2D {
-  constructor(args: Pooling2DArgs = {}) {
-    super('AveragePooling2D', args);
+  constructor(poolSize?: number | [number, number] | Pooling2DArgs, args: Pooling2DArgs = {}) {
+    super('AveragePooling2D', poolSize, args);
   }
   get className(): string {
     return 'AveragePooling2D';

@@ -117,13 +117,22 @@ export class Sequential {
     this.checkUsable('add');
     if (this.busy) throw new Error('add: the model is busy (training, evaluating or predicting); add layers before or after');
     if (!(layer instanceof Layer)) throw new TypeError(`add: expected an xarxa layer (e.g. new xa.layers.Dense(10)), received ${describe(layer)}`);
-    if (this.layers.length === 0 && !layer.inputShape && this.layers.length === 0) {
-      // Keras allows the input shape to come from the data at fit time.
-    } else if (this.layers.length > 0 && layer.inputShape) {
-      // Keras ignores inputShape on later layers; so do we.
-    }
+    // A first layer without inputShape takes its shape from the data at fit time;
+    // Keras ignores inputShape on later layers, and so do we.
     this.layers.push(layer);
-    if (!this.native) return;
+    if (!this.native) {
+      // Keras builds layers as they are added once the input shape is known, so a
+      // layer that does not fit is refused here, not later at compile or fit.
+      const shape = this.layers[0].inputShape;
+      if (!shape) return;
+      try {
+        addon().checkModel({ inputShape: shape, layers: this.layers.map((l) => l.nativeSpec(() => 0)) });
+      } catch (e) {
+        this.layers.pop();
+        throw nativeError(e, 'add', this.layers.concat(layer));
+      }
+      return;
+    }
     // Rebuild with the new layer and carry the existing weights over. The old native
     // model is replaced only once the new one stands: a layer that does not fit is
     // refused and the model, its weights included, stays as it was.
@@ -181,13 +190,7 @@ export class Sequential {
     try {
       return new (addon().NativeModel)(spec);
     } catch (e) {
-      // Name the layer (layers[2] -> layer 2 'dense_1') and keep the error's class.
-      const message = String((e as Error).message).replace(/layers\[(\d+)\]/g, (m, i) => {
-        const layer = this.layers[Number(i)];
-        return layer ? `layer ${i} '${layer.name}'` : m;
-      });
-      const Ctor = e instanceof RangeError ? RangeError : e instanceof TypeError ? TypeError : Error;
-      throw new Ctor(`build: ${message}`);
+      throw nativeError(e, 'build', this.layers);
     }
   }
 
@@ -662,4 +665,14 @@ function checkKeys(args: object, allowed: string[], where: string): void {
   for (const key of Object.keys(args)) {
     if (!allowed.includes(key)) throw new Error(`${where}: unknown option '${key}' (known: ${allowed.join(', ')})`);
   }
+}
+
+/** A native error for `verb`, naming the layer (layers[2] -> layer 2 'dense_1') and keeping the error's class. */
+function nativeError(e: unknown, verb: string, layers: readonly Layer[]): Error {
+  const message = String((e as Error).message).replace(/layers\[(\d+)\]/g, (m, i) => {
+    const layer = layers[Number(i)];
+    return layer ? `layer ${i} '${layer.name}'` : m;
+  });
+  const Ctor = e instanceof RangeError ? RangeError : e instanceof TypeError ? TypeError : Error;
+  return new Ctor(`${verb}: ${message}`);
 }

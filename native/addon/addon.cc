@@ -45,6 +45,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeDataset", NativeDataset::Define(env));
   exports.Set("cudaStatus", Napi::Function::New(env, CudaStatus));
   exports.Set("deviceInfo", Napi::Function::New(env, DeviceInfoOf));
+  exports.Set("checkModel", Napi::Function::New(env, CheckModel));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }

@@ -79,6 +79,11 @@ int cuda_device_count(std::string& why) {
   return n;
 }
 
+Backend& shapes_only_backend() {
+  static CpuBackend backend(1);  // one thread: no worker threads are started
+  return backend;
+}
+
 std::shared_ptr<Backend> create_backend(const std::string& name) {
   if (name == "cpu") return std::make_shared<CpuBackend>(default_thread_count());
   if (name.rfind("cuda", 0) == 0) {

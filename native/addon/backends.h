@@ -14,6 +14,10 @@ namespace xarxa {
 // so two models may train at once without sharing mutable state.
 std::shared_ptr<Backend> create_backend(const std::string& name);
 
+// A backend for layers that only check shapes (Layer::set_shapes_only): they
+// never ask it for memory or work. Shared; made on first use.
+Backend& shapes_only_backend();
+
 // Number of usable CUDA devices; `why` explains a zero.
 int cuda_device_count(std::string& why);
 

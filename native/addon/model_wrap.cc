@@ -424,6 +424,14 @@ std::shared_ptr<DeviceDataset> arg_dataset(const Napi::CallbackInfo& info, size_
   return ds->data;
 }
 
+Napi::Array layer_specs(Napi::Env env, const Napi::Object& spec) {
+  if (!spec.Get("layers").IsArray()) throw Napi::TypeError::New(env, "spec.layers must be an array");
+  auto layers = spec.Get("layers").As<Napi::Array>();
+  if (layers.Length() == 0) throw Napi::Error::New(env, "spec.layers is empty: add at least one layer");
+  if (layers.Length() > 10000) throw Napi::RangeError::New(env, "spec.layers has more than 10000 layers");
+  return layers;
+}
+
 }  // namespace
 
 Napi::Object info_object(Napi::Env env, const DeviceInfo& d) {
@@ -464,16 +472,44 @@ Napi::Function NativeModel::Define(Napi::Env env) {
 }
 
 // new NativeModel({ device, seed, inputShape, layers: [...] })
+// checkModel(spec) -> the output shape: throws what new NativeModel(spec)
+// would for layers that do not fit together or hold too many values, without
+// a device and without allocating or initialising any weight (Sequential.add
+// checks each layer with it, as Keras builds layers as they are added).
+Napi::Value CheckModel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto spec = arg_object(info, 0, "model spec");
+  auto input = to_shape(env, spec.Get("inputShape"), "spec.inputShape");
+  auto specs = layer_specs(env, spec);
+  try {
+    std::vector<LayerPlan> plans(specs.Length());
+    std::vector<std::unique_ptr<Layer>> layers;
+    for (uint32_t i = 0; i < specs.Length(); i++) {
+      layers.push_back(make_layer(env, shapes_only_backend(), specs.Get(i), (int)i, plans[i]));
+      layers.back()->set_shapes_only();
+    }
+    check_model_size(env, plans, input, SIZE_MAX);  // the device's memory is checked when the model is made
+    check_input_shape(input);
+    Rng rng(0);
+    Shape shape = input;
+    for (auto& layer : layers) shape = layer->build(shape, rng);
+    auto out = Napi::Array::New(env, shape.size());
+    for (size_t i = 0; i < shape.size(); i++) out.Set((uint32_t)i, shape[i]);
+    return out;
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+}
+
 NativeModel::NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeModel>(info) {
   Napi::Env env = info.Env();
   auto spec = arg_object(info, 0, "model spec");
   std::string device = to_string(env, spec.Get("device"), "spec.device");
   uint64_t seed = (uint64_t)to_int(env, spec.Get("seed"), "spec.seed", 0, 0x1fffffffffffffLL);
   auto input = to_shape(env, spec.Get("inputShape"), "spec.inputShape");
-  if (!spec.Get("layers").IsArray()) throw Napi::TypeError::New(env, "spec.layers must be an array");
-  auto layers = spec.Get("layers").As<Napi::Array>();
-  if (layers.Length() == 0) throw Napi::Error::New(env, "spec.layers is empty: add at least one layer");
-  if (layers.Length() > 10000) throw Napi::RangeError::New(env, "spec.layers has more than 10000 layers");
+  auto layers = layer_specs(env, spec);
   try {
     auto backend = create_backend(device);
     auto model = std::make_unique<Model>(backend, seed);

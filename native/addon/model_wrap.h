@@ -12,6 +12,9 @@
 
 namespace xarxa {
 
+// checkModel(spec): a model spec's layers checked for fit, shapes only.
+Napi::Value CheckModel(const Napi::CallbackInfo& info);
+
 // A DeviceInfo as the JS object lib/native.ts describes.
 Napi::Object info_object(Napi::Env env, const DeviceInfo& d);
 

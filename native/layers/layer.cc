@@ -36,6 +36,10 @@ Param& Layer::add_param(const std::string& name, const Shape& shape) {
   Param p;
   p.name = name;
   p.shape = shape;
+  if (shapes_only_) {
+    params_.push_back(p);
+    return params_.back();
+  }
   size_t bytes = sizeof(float) * p.size();
   p.value = static_cast<float*>(backend_.alloc(bytes));
   p.grad = static_cast<float*>(backend_.alloc(bytes));
@@ -47,6 +51,7 @@ Param& Layer::add_param(const std::string& name, const Shape& shape) {
 
 // Keras' glorot_uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)).
 void Layer::glorot_uniform(Param& p, long fan_in, long fan_out, Rng& rng) {
+  if (shapes_only_) return;
   double limit = std::sqrt(6.0 / double(fan_in + fan_out));
   std::vector<float> host(p.size());
   for (auto& v : host) v = float((2.0 * rng.uniform() - 1.0) * limit);

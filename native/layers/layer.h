@@ -57,6 +57,9 @@ class Layer {
   // steps are the same ops with the same arguments (Model::train records steps).
   virtual bool random_in_training() const { return false; }
   std::vector<Param>& params() { return params_; }
+  // From now on build() only checks shapes: parameters get their shapes but
+  // no memory and no values (checking a model before it is made, checkModel).
+  void set_shapes_only() { shapes_only_ = true; }
   const Shape& input_shape() const { return input_; }
   const Shape& output_shape() const { return output_; }
 
@@ -69,6 +72,7 @@ class Layer {
   Backend& backend_;
   std::vector<Param> params_;
   Shape input_, output_;
+  bool shapes_only_ = false;
 
  private:
   struct Scratch {

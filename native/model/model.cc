@@ -78,10 +78,14 @@ void Model::add(std::unique_ptr<Layer> layer) {
   layers_.push_back(std::move(layer));
 }
 
+void check_input_shape(const Shape& input) {
+  for (int d : input) check(d > 0, "Model: input shape " + shape_string(input) + " must have positive dimensions");
+}
+
 void Model::build(const Shape& input) {
   check(!built_, "Model: already built");
   check(!layers_.empty(), "Model: add at least one layer before building");
-  for (int d : input) check(d > 0, "Model: input shape " + shape_string(input) + " must have positive dimensions");
+  check_input_shape(input);
   Rng rng(seed_);
   Shape shape = input;
   for (auto& layer : layers_) shape = layer->build(shape, rng);

@@ -51,6 +51,9 @@ struct RunStats {
 // Called after a batch with that batch's index and the running totals of the call.
 using ProgressFn = std::function<void(int batch, const RunStats& so_far)>;
 
+// Throws unless every dimension of a per-sample input shape is positive.
+void check_input_shape(const Shape& input);
+
 class Model {
  public:
   Model(std::shared_ptr<Backend> backend, uint64_t seed);

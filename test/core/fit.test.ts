@@ -257,6 +257,25 @@ describe('Sequential state across build, compile and add (Keras semantics)', () 
     nn.dispose();
   });
 
+  it('before the model is built, add refuses a layer that does not fit the known input shape (as Keras does)', () => {
+    const nn = new xa.Sequential();
+    nn.add(new Dense(4, { activation: 'relu', inputShape: [3] }));
+    expect(() => nn.add(new Conv2D(4, 3))).toThrow(/^add: Conv2D: expects images of rank 3 .* received \[4\]/);
+    expect(nn.layers).toHaveLength(1);
+    expect(() => nn.add(new Dense(1 << 16))).not.toThrow();
+    expect(() => nn.add(new Dense(1 << 16))).toThrow(/^add: layer 2 '.*' \(Dense\): the kernel \[65536, 65536\] would hold/);
+    expect(nn.layers).toHaveLength(2);
+    expect(nn.built).toBe(false); // checked by shape, nothing was made on a device
+    const image = new xa.Sequential();
+    expect(() => image.add(new Conv2D(4, 3, { inputShape: [2, 2, 1] }))).toThrow(/smaller than the window 3/);
+    expect(image.layers).toHaveLength(0);
+    // Without an input shape nothing can be checked until the data arrives.
+    const deferred = new xa.Sequential();
+    deferred.add(new Dense(4));
+    expect(() => deferred.add(new Conv2D(4, 3))).not.toThrow();
+    nn.dispose();
+  });
+
   it('compile and setLearningRate refused by the native model (busy, or a loss the model cannot take) leave the settings as they were', async () => {
     const { x, y } = blobs(20000, 20);
     const nn = new xa.Sequential();

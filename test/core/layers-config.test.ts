@@ -25,6 +25,16 @@ describe('layer configuration (Keras defaults and forms)', () => {
     expect(() => new xa.layers.MaxPooling2D({ padding: 'full' as never })).toThrow(/padding must be 'valid' or 'same'/);
   });
 
+  it("takes a pooling layer's size first, as Keras' MaxPooling2D((3, 3)) does, and refuses options that are not an object", () => {
+    expect(new xa.layers.MaxPooling2D(3).poolSize).toEqual([3, 3]);
+    expect(new xa.layers.MaxPooling2D(3).strides).toEqual([3, 3]);
+    const p = new xa.layers.AveragePooling2D([3, 2], { strides: 1, padding: 'same' });
+    expect([p.poolSize, p.strides, p.padding]).toEqual([[3, 2], [1, 1], 'same']);
+    // A number where the options belong once gave a layer with every option at its default.
+    expect(() => new xa.layers.Flatten(2 as never)).toThrow(/Flatten: expected an options object/);
+    expect(() => new xa.layers.MaxPooling2D(0)).toThrow(/poolSize must be a positive integer/);
+  });
+
   it('computes TF output shapes for the notebook CNN (same padding, asymmetric pooling) and 19,050 parameters', () => {
     const { Conv2D, MaxPooling2D, Flatten, Dense } = xa.layers;
     const nn = new xa.Sequential();

@@ -101,23 +101,25 @@ describe('Sequential validates tensors', () => {
 
 describe('absurd sizes give clear errors, not allocation failures', () => {
   it('refuses layers and shapes the backend cannot index', () => {
-    expect(() => new Dense(1e9, { inputShape: [784] })).not.toThrow(); // a config; building is what fails
-    const tooWide = new xa.Sequential({ layers: [new Dense(1e9, { inputShape: [784], name: 'huge' })] });
-    expect(() => tooWide.build()).toThrow(/build: layer 0 'huge'\.units must be in \[1, 16777216\], received 1000000000/);
-    const bigKernel = new xa.Sequential({ layers: [new Dense(2 ** 24, { inputShape: [784], name: 'wide' })] });
-    expect(() => bigKernel.build()).toThrow(
-      "build: layer 0 'wide' (Dense): the kernel [784, 16777216] would hold 13153337344 values; one tensor is limited to 2^31 - 1 (2147483647)",
+    expect(() => new Dense(1e9, { inputShape: [784] })).not.toThrow(); // a config; adding it to a model is what fails
+    // With the input shape known, add checks each layer (as Keras builds them as they come) ...
+    const model = (layer: xa.layers.Layer) => () => new xa.Sequential({ layers: [layer] });
+    expect(model(new Dense(1e9, { inputShape: [784], name: 'huge' }))).toThrow(/add: layer 0 'huge'\.units must be in \[1, 16777216\], received 1000000000/);
+    expect(model(new Dense(2 ** 24, { inputShape: [784], name: 'wide' }))).toThrow(
+      "add: layer 0 'wide' (Dense): the kernel [784, 16777216] would hold 13153337344 values; one tensor is limited to 2^31 - 1 (2147483647)",
     );
-    const bigInput = new xa.Sequential({ layers: [new Dense(10, { inputShape: [1e6, 1e6] })] });
-    expect(() => bigInput.build()).toThrow(/build: spec\.inputShape holds 1000000000000 values; the limit is 2\^31 - 1/);
-    const hugeDim = new xa.Sequential({ layers: [new Dense(10, { inputShape: [2 ** 31] })] });
-    expect(() => hugeDim.build()).toThrow(RangeError);
-    const conv = new xa.Sequential({ layers: [new Conv2D({ filters: 2 ** 20, kernelSize: 3, inputShape: [64, 64, 1024], name: 'c' })] });
-    expect(() => conv.build()).toThrow(/layer 0 'c' \(Conv2D\): the kernel \[3, 3, 1024, 1048576\] would hold 9663676416 values/);
-    const bigWindow = new xa.Sequential({ layers: [new MaxPooling2D({ poolSize: 1e9, inputShape: [8, 8, 1] })] });
-    expect(() => bigWindow.build()).toThrow(/build: layer 0 '.*'\.poolSize holds 1000000000000000000 values; the limit is 2\^31 - 1/);
-    const bigOutput = new xa.Sequential({ layers: [new Conv2D({ filters: 4096, kernelSize: 1, padding: 'same', inputShape: [1024, 1024, 1], name: 'o' })] });
-    expect(() => bigOutput.build()).toThrow(/layer 0 'o' \(Conv2D\): its output \[1024, 1024, 4096\] would hold 4294967296 values per sample/);
+    expect(model(new Dense(10, { inputShape: [1e6, 1e6] }))).toThrow(/add: spec\.inputShape holds 1000000000000 values; the limit is 2\^31 - 1/);
+    expect(model(new Dense(10, { inputShape: [2 ** 31] }))).toThrow(RangeError);
+    expect(model(new Conv2D({ filters: 2 ** 20, kernelSize: 3, inputShape: [64, 64, 1024], name: 'c' }))).toThrow(
+      /layer 0 'c' \(Conv2D\): the kernel \[3, 3, 1024, 1048576\] would hold 9663676416 values/,
+    );
+    expect(model(new MaxPooling2D({ poolSize: 1e9, inputShape: [8, 8, 1] }))).toThrow(/add: layer 0 '.*'\.poolSize holds 1000000000000000000 values; the limit is 2\^31 - 1/);
+    expect(model(new Conv2D({ filters: 4096, kernelSize: 1, padding: 'same', inputShape: [1024, 1024, 1], name: 'o' }))).toThrow(
+      /layer 0 'o' \(Conv2D\): its output \[1024, 1024, 4096\] would hold 4294967296 values per sample/,
+    );
+    // ... and without it, the first build from the data does.
+    const deferred = new xa.Sequential({ layers: [new Dense(2 ** 24, { name: 'later' })] });
+    expect(() => deferred.build([784])).toThrow(/build: layer 0 'later' \(Dense\): the kernel \[784, 16777216\] would hold/);
   });
 
   it('refuses models and batches over the memory limit before allocating', async () => {
