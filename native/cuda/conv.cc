@@ -42,7 +42,7 @@ std::vector<ConvAlgos::Candidate> fp32_candidates(const std::vector<Perf>& perf,
       if ((pass == 0) != (r.determinism == CUDNN_DETERMINISTIC)) continue;
       size_t bytes = 0;
       if (workspace_size(r.algo, &bytes) != CUDNN_STATUS_SUCCESS) continue;  // not usable after all
-      out.push_back({static_cast<int>(r.algo), bytes, false, ""});
+      out.push_back({static_cast<int>(r.algo), bytes, pass == 0, false, ""});
     }
   }
   return out;
@@ -51,6 +51,10 @@ std::vector<ConvAlgos::Candidate> fp32_candidates(const std::vector<Perf>& perf,
 // Failures worth trying the next algorithm for: this algorithm does not support
 // the shape or ran into a limit inside cuDNN. A bad parameter is our bug and
 // is reported as is.
+bool any_deterministic(const std::vector<ConvAlgos::Candidate>& candidates) {
+  return std::any_of(candidates.begin(), candidates.end(), [](const ConvAlgos::Candidate& c) { return c.deterministic; });
+}
+
 bool try_next_algo(cudnnStatus_t s) {
   const int category = static_cast<int>(s) / 1000 * 1000;  // cuDNN 9 groups its codes by thousands
   return category == CUDNN_STATUS_NOT_SUPPORTED || category == CUDNN_STATUS_INTERNAL_ERROR ||
@@ -214,10 +218,15 @@ ConvLayout CudaBackend::conv_layout(ConvPlan& plan, ConvDirection d, const char*
   ConvLayout layout = layout_choice_ == ConvLayoutChoice::NCHW ? ConvLayout::NCHW : ConvLayout::NHWC;
   std::vector<ConvAlgos::Candidate> candidates = conv_candidates(plan, d, layout, op);
   std::string nhwc_failures;
-  if (candidates.empty() && layout_choice_ == ConvLayoutChoice::Auto) {
-    nhwc_failures = "cuDNN offers no FP32 algorithm";
-    layout = ConvLayout::NCHW;
-    candidates = conv_candidates(plan, d, layout, op);
+  if (!any_deterministic(candidates) && layout_choice_ == ConvLayoutChoice::Auto) {
+    // NCHW when NHWC has nothing to offer, or only algorithms that sum in a
+    // different order on every call while NCHW has one that does not.
+    std::vector<ConvAlgos::Candidate> nchw = conv_candidates(plan, d, ConvLayout::NCHW, op);
+    if (candidates.empty() || any_deterministic(nchw)) {
+      nhwc_failures = candidates.empty() ? "cuDNN offers no FP32 algorithm" : "cuDNN offers no deterministic FP32 algorithm";
+      layout = ConvLayout::NCHW;
+      candidates = std::move(nchw);
+    }
   }
   if (candidates.empty())
     throw Error(std::string("cuda ") + op + ": cuDNN offers no FP32 " + direction_name(d) + " algorithm for " +

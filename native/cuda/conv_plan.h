@@ -30,7 +30,9 @@ ConvLayoutChoice conv_layout_choice();  // from XARXA_CUDNN_LAYOUT; throws on a 
 
 // One direction of one convolution shape: the layout it runs in and the FP32
 // algorithms cuDNN's heuristics offer for it there, best first with
-// deterministic ones ahead. Each call uses the first that runs. One that fails (cuDNN cannot run this shape,
+// deterministic ones ahead (a seeded run must repeat bit for bit: NCHW is
+// chosen over NHWC when only NCHW has a deterministic algorithm). Each call
+// uses the first that runs. One that fails (cuDNN cannot run this shape,
 // its workspace does not fit in the device's memory, ...) is skipped for this
 // shape from then on: retrying it would cost a failed launch, or emptying
 // every model's memory cache, on every batch.
@@ -38,6 +40,7 @@ struct ConvAlgos {
   struct Candidate {
     int algo;          // a cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t value
     size_t workspace;  // bytes
+    bool deterministic;  // the same result on every call (no atomics in arbitrary order)
     bool failed = false;
     std::string why;             // what it failed with
     bool out_of_memory = false;  // failed because its workspace did not fit in device memory

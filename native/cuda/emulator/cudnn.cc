@@ -13,7 +13,12 @@
 //   XARXA_CUDA_EMULATOR_NO_NHWC     "all" or a comma list of directions (fwd, bwd_data,
 //                                   bwd_filter) for which NHWC tensors are not supported at all:
 //                                   the heuristics rank every algorithm NOT_SUPPORTED, as cuDNN
-//                                   does for a configuration it has no kernel for
+//                                   does for a configuration it has no kernel for; or of
+//                                   "direction:algo" for one algorithm without an NHWC kernel
+//
+// The algorithms cuDNN calls non-deterministic (atomic adds in whatever order
+// the GPU's blocks run) are so here too: each call sums in another order
+// (first_term), so the last bits of their results change from call to call.
 #include <cudnn.h>
 
 #include <climits>
@@ -22,6 +27,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <random>
 #include <string>
 
 #include "cuda/emulator/emulator.h"
@@ -333,10 +339,23 @@ bool told_to_fail(Direction d, int algo, const Conv& g) {
          (g.nhwc && env_lists("XARXA_CUDA_EMULATOR_FAIL_ALGOS", hook + "nhwc"));
 }
 
-// Whether XARXA_CUDA_EMULATOR_NO_NHWC makes this direction's NHWC configuration unsupported.
-bool nhwc_unsupported(Direction d, const Conv& g) {
-  return g.nhwc && (env_lists("XARXA_CUDA_EMULATOR_NO_NHWC", "all") ||
-                    env_lists("XARXA_CUDA_EMULATOR_NO_NHWC", algos_for(d).hook));
+// Whether XARXA_CUDA_EMULATOR_NO_NHWC makes this algorithm's NHWC configuration unsupported.
+bool nhwc_unsupported(Direction d, int algo, const Conv& g) {
+  const std::string hook = algos_for(d).hook;
+  return g.nhwc && (env_lists("XARXA_CUDA_EMULATOR_NO_NHWC", "all") || env_lists("XARXA_CUDA_EMULATOR_NO_NHWC", hook) ||
+                    env_lists("XARXA_CUDA_EMULATOR_NO_NHWC", hook + ":" + std::to_string(algo)));
+}
+
+// Where a call of `algo` starts a sum of `n` terms (the batch's images for the
+// filter gradient, the output channels for the data gradient): 0 for a
+// deterministic algorithm; for a non-deterministic one, somewhere else each call.
+int first_term(Direction d, int algo, int n) {
+  static std::mt19937 order{std::random_device{}()};  // guarded by device_mutex
+  const AlgoList list = algos_for(d);
+  for (int i = 0; i < list.count; i++)
+    if (list.algos[i].id == algo && list.algos[i].determinism == CUDNN_NON_DETERMINISTIC)
+      return n > 0 ? static_cast<int>(order() % static_cast<unsigned>(n)) : 0;
+  return 0;
 }
 
 // The workspace `algo` needs: none, or a float per cell of the direction's output.
@@ -349,7 +368,7 @@ cudnnStatus_t workspace_bytes(const char* call, Direction d, int algo, const Con
     if (list.algos[i].id == algo) found = &list.algos[i];
   if (!found)
     return fail(CUDNN_STATUS_NOT_SUPPORTED, call, "the emulator does not implement algorithm " + std::to_string(algo));
-  if (nhwc_unsupported(d, g))
+  if (nhwc_unsupported(d, algo, g))
     return fail(CUDNN_STATUS_NOT_SUPPORTED_LAYOUT, call,
                 "XARXA_CUDA_EMULATOR_NO_NHWC: algorithm " + std::to_string(algo) + " does not support NHWC here");
   const Layout4& out = d == Direction::Forward ? g.y : d == Direction::BackwardData ? g.x : g.w;
@@ -490,7 +509,8 @@ void forward(const Conv& g, float alpha, const float* x, const float* w, float b
 }
 
 // The adjoint of forward in x: dx[n,c,ih,iw] = sum of dy * w over the windows that read (ih, iw).
-void backward_data(const Conv& g, float alpha, const float* w, const float* dy, float beta, float* dx) {
+// The sum over output channels starts at channel `first_k`.
+void backward_data(const Conv& g, float alpha, const float* w, const float* dy, float beta, float* dx, int first_k) {
   const int N = g.x.size[0], C = g.x.size[1], H = g.x.size[2], W = g.x.size[3];
   const int K = g.y.size[1], OH = g.y.size[2], OW = g.y.size[3], R = g.w.size[2], S = g.w.size[3];
   for (int n = 0; n < N; n++)
@@ -504,16 +524,19 @@ void backward_data(const Conv& g, float alpha, const float* w, const float* dy, 
             for (int s = 0; s < S; s++) {
               const int ow = output_pos(iw, s, g.pad_w, g.v, g.dil_w, OW);
               if (ow < 0) continue;
-              for (int k = 0; k < K; k++)
+              for (int j = 0; j < K; j++) {
+                const int k = (j + first_k) % K;
                 sum += dy[g.y.at(n, k, oh, ow)] * w[g.w.at(k, c, g.filter_row(r), g.filter_col(s))];
+              }
             }
           }
           store(dx + g.x.at(n, c, ih, iw), alpha, sum, beta);
         }
 }
 
-// The adjoint of forward in w: dw[k,c,r',s'] = sum over n and output cells of dy * x.
-void backward_filter(const Conv& g, float alpha, const float* x, const float* dy, float beta, float* dw) {
+// The adjoint of forward in w: dw[k,c,r',s'] = sum over n and output cells of dy * x,
+// the images taken from image `first_n` on.
+void backward_filter(const Conv& g, float alpha, const float* x, const float* dy, float beta, float* dw, int first_n) {
   const int N = g.x.size[0], C = g.x.size[1], H = g.x.size[2], W = g.x.size[3];
   const int K = g.y.size[1], OH = g.y.size[2], OW = g.y.size[3], R = g.w.size[2], S = g.w.size[3];
   for (int k = 0; k < K; k++)
@@ -521,7 +544,8 @@ void backward_filter(const Conv& g, float alpha, const float* x, const float* dy
       for (int r = 0; r < R; r++)
         for (int s = 0; s < S; s++) {
           float sum = 0.0f;
-          for (int n = 0; n < N; n++)
+          for (int i = 0; i < N; i++) {
+            const int n = (i + first_n) % N;
             for (int oh = 0; oh < OH; oh++) {
               const int ih = input_pos(oh, r, g.pad_h, g.u, g.dil_h);
               if (ih < 0 || ih >= H) continue;
@@ -531,6 +555,7 @@ void backward_filter(const Conv& g, float alpha, const float* x, const float* dy
                 sum += dy[g.y.at(n, k, oh, ow)] * x[g.x.at(n, c, ih, iw)];
               }
             }
+          }
           store(dw + g.w.at(k, c, g.filter_row(r), g.filter_col(s)), alpha, sum, beta);
         }
 }
@@ -827,9 +852,10 @@ cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t handle, const void* alp
   const float* wf = static_cast<const float*>(w);
   const float* dyf = static_cast<const float*>(dy);
   float* dxf = static_cast<float*>(dx);
+  const int first_k = first_term(Direction::BackwardData, algo, g.y.size[1]);
   return queued(call, xarxa_emu::enqueue(handle->stream, [=] {
                   scribble(workSpace, ws);
-                  backward_data(g, a, wf, dyf, b, dxf);
+                  backward_data(g, a, wf, dyf, b, dxf, first_k);
                 }));
 }
 
@@ -894,9 +920,10 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t handle, const void* a
   const float* xf = static_cast<const float*>(x);
   const float* dyf = static_cast<const float*>(dy);
   float* dwf = static_cast<float*>(dw);
+  const int first_n = first_term(Direction::BackwardFilter, algo, g.x.size[0]);
   return queued(call, xarxa_emu::enqueue(handle->stream, [=] {
                   scribble(workSpace, ws);
-                  backward_filter(g, a, xf, dyf, b, dwf);
+                  backward_filter(g, a, xf, dyf, b, dwf, first_n);
                 }));
 }
 
