@@ -11,8 +11,10 @@ export class SGD {
   readonly momentum: number;
   readonly nesterov: boolean;
 
-  constructor(args: SGDArgs = {}) {
-    if (typeof args !== 'object' || args === null) throw new TypeError('SGD: expected an options object');
+  /** new SGD({ learningRate, momentum, nesterov }), or new SGD(learningRate) as Keras' SGD(0.1) and tfjs' sgd(0.1). */
+  constructor(learningRate: number | SGDArgs = {}) {
+    const args: SGDArgs = typeof learningRate === 'number' ? { learningRate } : learningRate;
+    if (typeof args !== 'object' || args === null) throw new TypeError('SGD: expected a learning rate or an options object');
     for (const key of Object.keys(args)) {
       if (!['learningRate', 'momentum', 'nesterov'].includes(key)) throw new Error(`SGD: unknown option '${key}' (known: learningRate, momentum, nesterov)`);
     }

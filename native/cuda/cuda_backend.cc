@@ -439,10 +439,8 @@ void CudaBackend::pool_forward(PoolKind kind, const WindowParams& p, const float
 
 void CudaBackend::pool_backward(PoolKind kind, const WindowParams& p, const float* x, const float* y,
                                 const float* dy, float* dx) {
-  const size_t dx_floats = static_cast<size_t>(p.batch) * p.in_h * p.in_w * p.in_c;
   if (p.batch <= 0 || p.in_h <= 0 || p.in_w <= 0 || p.in_c <= 0) return;
   use_device();
-  XARXA_CUDA_CHECK("pool_backward", cudaMemsetAsync(dx, 0, sizeof(float) * dx_floats, stream_));
   launch_pool_backward(stream_, kind, p, x, dy, dx);
   launched("pool_backward");
 }

@@ -68,7 +68,7 @@ void launch_note_non_finite(cudaStream_t s, double* stats, int batch);
 
 // ---- pooling.cu -----------------------------------------------------------------
 void launch_pool_forward(cudaStream_t s, PoolKind kind, const WindowParams& p, const float* x, float* y);
-// dx must be zeroed first (the kernels accumulate with atomicAdd).
+// Writes every cell of dx (0 where no window's gradient lands); the same on every run.
 void launch_pool_backward(cudaStream_t s, PoolKind kind, const WindowParams& p, const float* x,
                           const float* dy, float* dx);
 

@@ -1,9 +1,11 @@
-// Max and average pooling over NHWC with TensorFlow padding, own kernels:
-// one thread per output cell (b, oy, ox, c), channels fastest so a warp reads
-// consecutive channels. The window is clipped to the image: padded cells take
-// no part (max over real cells, average divides by their count), exactly as
-// the CPU reference. Backward scatters into dx (zeroed by the caller) with
-// atomicAdd, since windows may overlap.
+// Max and average pooling over NHWC with TensorFlow padding, own kernels,
+// channels fastest so a warp reads consecutive channels. The window is clipped
+// to the image: padded cells take no part (max over real cells, average
+// divides by their count), exactly as the CPU reference. Forward: one thread
+// per output cell (b, oy, ox, c). Backward: one thread per input cell, which
+// gathers from every window that holds it, in (oy, ox) order: no atomics where
+// windows overlap, so dx is the same on every run, and the same float
+// additions in the same order as the CPU reference.
 #include <math_constants.h>
 
 #include "cuda/kernels.h"
@@ -19,21 +21,59 @@ struct Window {
   int c;               // channel
 };
 
-__device__ Window window_of(const WindowParams& p, size_t i) {
-  const int C = p.in_c;
+// The window of output cell (oy, ox) for image b, channel c.
+__device__ Window window_at(const WindowParams& p, size_t b, int oy, int ox, int c) {
   Window w;
-  w.c = static_cast<int>(i % C);
-  size_t t = i / C;
-  const int ox = static_cast<int>(t % p.out_w);
-  t /= p.out_w;
-  const int oy = static_cast<int>(t % p.out_h);
-  w.b = t / p.out_h;
+  w.b = b;
+  w.c = c;
   const int y0 = oy * p.stride_h - p.pad_top, x0 = ox * p.stride_w - p.pad_left;
   w.ya = max(y0, 0);
   w.yb = min(y0 + p.k_h, p.in_h);
   w.xa = max(x0, 0);
   w.xb = min(x0 + p.k_w, p.in_w);
   return w;
+}
+
+// The window of output cell i (b, oy, ox, c in NHWC order).
+__device__ Window window_of(const WindowParams& p, size_t i) {
+  const int c = static_cast<int>(i % p.in_c);
+  size_t t = i / p.in_c;
+  const int ox = static_cast<int>(t % p.out_w);
+  t /= p.out_w;
+  const int oy = static_cast<int>(t % p.out_h);
+  return window_at(p, t / p.out_h, oy, ox, c);
+}
+
+// The output positions [first, last] along one axis whose windows hold input position `in`.
+__device__ void windows_over(int in, int pad, int k, int stride, int out, int& first, int& last) {
+  const int t = in + pad;  // the window of output o starts at o * stride - pad
+  const int lo = t - k + 1;
+  first = lo <= 0 ? 0 : (lo + stride - 1) / stride;
+  last = min(t / stride, out - 1);
+}
+
+// An input cell (b, iy, ix, c) and the output cells whose windows hold it.
+struct Gather {
+  size_t b;
+  int iy, ix, c;
+  int oy0, oy1, ox0, ox1;  // [oy0, oy1] x [ox0, ox1]
+};
+
+__device__ Gather gather_of(const WindowParams& p, size_t i) {
+  Gather g;
+  g.c = static_cast<int>(i % p.in_c);
+  size_t t = i / p.in_c;
+  g.ix = static_cast<int>(t % p.in_w);
+  t /= p.in_w;
+  g.iy = static_cast<int>(t % p.in_h);
+  g.b = t / p.in_h;
+  windows_over(g.iy, p.pad_top, p.k_h, p.stride_h, p.out_h, g.oy0, g.oy1);
+  windows_over(g.ix, p.pad_left, p.k_w, p.stride_w, p.out_w, g.ox0, g.ox1);
+  return g;
+}
+
+__device__ __forceinline__ size_t output_index(const WindowParams& p, size_t b, int oy, int ox, int c) {
+  return ((b * p.out_h + oy) * static_cast<size_t>(p.out_w) + ox) * p.in_c + c;
 }
 
 __device__ __forceinline__ size_t input_index(const WindowParams& p, const Window& w, int iy, int ix) {
@@ -64,32 +104,43 @@ __global__ void avg_pool_forward_kernel(WindowParams p, const float* x, float* y
   }
 }
 
-// The gradient goes to the first maximum in row-major window order (recomputed from x).
+// Each window's gradient goes to its first maximum in row-major order (recomputed from x).
 __global__ void max_pool_backward_kernel(WindowParams p, const float* x, const float* dy, float* dx, size_t n) {
   XARXA_GRID_STRIDE(i, n) {
-    const Window w = window_of(p, i);
-    long long best = -1;
-    float best_v = -CUDART_INF_F;
-    for (int iy = w.ya; iy < w.yb; iy++)
-      for (int ix = w.xa; ix < w.xb; ix++) {
-        const size_t k = input_index(p, w, iy, ix);
-        if (best < 0 || x[k] > best_v) {
-          best = static_cast<long long>(k);
-          best_v = x[k];
-        }
+    const Gather g = gather_of(p, i);
+    float acc = 0.0f;
+    for (int oy = g.oy0; oy <= g.oy1; oy++)
+      for (int ox = g.ox0; ox <= g.ox1; ox++) {
+        const Window w = window_at(p, g.b, oy, ox, g.c);
+        int best_y = -1, best_x = -1;
+        float best_v = -CUDART_INF_F;
+        for (int iy = w.ya; iy < w.yb; iy++)
+          for (int ix = w.xa; ix < w.xb; ix++) {
+            const float v = x[input_index(p, w, iy, ix)];
+            if (best_y < 0 || v > best_v) {
+              best_y = iy;
+              best_x = ix;
+              best_v = v;
+            }
+          }
+        if (best_y == g.iy && best_x == g.ix) acc += dy[output_index(p, g.b, oy, ox, g.c)];
       }
-    if (best >= 0) atomicAdd(dx + best, dy[i]);
+    dx[i] = acc;
   }
 }
 
+// Each window passes dy / (its count of real cells) to every real cell.
 __global__ void avg_pool_backward_kernel(WindowParams p, const float* dy, float* dx, size_t n) {
   XARXA_GRID_STRIDE(i, n) {
-    const Window w = window_of(p, i);
-    const int count = (w.yb - w.ya) * (w.xb - w.xa);
-    if (count == 0) continue;
-    const float share = dy[i] / count;
-    for (int iy = w.ya; iy < w.yb; iy++)
-      for (int ix = w.xa; ix < w.xb; ix++) atomicAdd(dx + input_index(p, w, iy, ix), share);
+    const Gather g = gather_of(p, i);
+    float acc = 0.0f;
+    for (int oy = g.oy0; oy <= g.oy1; oy++)
+      for (int ox = g.ox0; ox <= g.ox1; ox++) {
+        const Window w = window_at(p, g.b, oy, ox, g.c);
+        const int count = (w.yb - w.ya) * (w.xb - w.xa);  // > 0: it holds (iy, ix)
+        acc += dy[output_index(p, g.b, oy, ox, g.c)] / count;
+      }
+    dx[i] = acc;
   }
 }
 
@@ -109,8 +160,8 @@ void launch_pool_forward(cudaStream_t s, PoolKind kind, const WindowParams& p, c
 
 void launch_pool_backward(cudaStream_t s, PoolKind kind, const WindowParams& p, const float* x, const float* dy,
                           float* dx) {
-  const size_t n = output_cells(p);
-  if (n == 0) return;
+  if (p.batch <= 0 || p.in_h <= 0 || p.in_w <= 0 || p.in_c <= 0) return;
+  const size_t n = static_cast<size_t>(p.batch) * p.in_h * p.in_w * p.in_c;  // one thread per input cell
   if (kind == PoolKind::Max) max_pool_backward_kernel<<<blocks_for(n), kThreads, 0, s>>>(p, x, dy, dx, n);
   else avg_pool_backward_kernel<<<blocks_for(n), kThreads, 0, s>>>(p, dy, dx, n);
 }

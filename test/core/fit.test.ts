@@ -198,6 +198,9 @@ describe('Sequential errors name the argument, expected and received values', ()
     expect(() => nn.compile({ optimizer: 'sgd', loss: 'hinge' })).toThrow(/unknown loss "hinge"/);
     expect(() => nn.compile({ optimizer: 'adamx', loss: 'categorical_crossentropy' })).toThrow(/unknown optimizer "adamx"/);
     expect(() => new xa.optimizers.SGD({ learningRate: NaN })).toThrow(/learningRate must be a finite number >= 0, received NaN/);
+    expect(new xa.optimizers.SGD(0.1).learningRate).toBe(0.1); // Keras' SGD(0.1), tfjs' sgd(0.1)
+    expect(() => new xa.optimizers.SGD(-1)).toThrow(/learningRate must be a finite number >= 0, received -1/);
+    expect(() => new xa.optimizers.SGD({ lr: 0.1 } as never)).toThrow(/unknown option 'lr'/);
     await expect(nn.fit(xa.tensor(new Float32Array(4), [1, 4]), xa.tensor(new Float32Array(10), [1, 10]))).rejects.toThrow(/compile the model before fit/);
     nn.dispose();
   });

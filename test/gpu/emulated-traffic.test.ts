@@ -76,7 +76,7 @@ describe.skipIf(!emulated)('GPU traffic of a training step, on the emulator', ()
         // + 3 bias/activation forward, one loss-and-accuracy kernel, 3 activation/bias backward
         // kernels, 5 GEMMs backward, one SGD update and the NaN bookkeeping; as a graph, one
         // more: the copy of the step's order. Up to 0.1 more: a stats snapshot every 10th step.
-        const ops = (model === 'mnist-dense' ? 18 : 38) + (graphs ? 1 : 0);
+        const ops = (model === 'mnist-dense' ? 18 : 36) + (graphs ? 1 : 0);
         expect(perStep('deviceWork')).toBeGreaterThanOrEqual(ops);
         expect(perStep('deviceWork')).toBeLessThanOrEqual(ops + 0.1);
         if (graphs) {

@@ -813,7 +813,7 @@ void run_all(Backend* C, Backend* G) {
         y.check("pool_forward " + kn + describe(p), kind == PoolKind::Max);
         C->pool_backward(kind, p, x.cf(), y.cf(), dy.cf(), dx.cf());
         G->pool_backward(kind, p, x.gf(), y.gf(), dy.gf(), dx.gf());
-        dx.check("pool_backward " + kn + describe(p));
+        dx.check("pool_backward " + kn + describe(p), true);  // gathered in the CPU's order: bit for bit
       }
   // ---- dropout, multiply, sgd, non-finite ----------------------------------------------------------------
   {
