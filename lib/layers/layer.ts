@@ -1,6 +1,13 @@
 // The base of xarxa's layers: a checked configuration that the native core
 // builds. Layers hold no weights in JS; the Sequential model owns the native
-// model and answers getWeights/setWeights.
+// model, and a layer's getWeights/setWeights ask the model it was added to.
+import type { Tensor } from '../tensor.js';
+
+/** What a layer needs of the model that holds its weights. */
+export interface WeightOwner {
+  layerWeights(layer: Layer): Tensor[];
+  setLayerWeights(layer: Layer, weights: Tensor[]): void;
+}
 
 export type ActivationName = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'softmax';
 const ACTIVATIONS: readonly string[] = ['linear', 'relu', 'sigmoid', 'tanh', 'softmax'];
@@ -42,6 +49,24 @@ export abstract class Layer {
       }
       this.inputShape = [...shape];
     }
+  }
+
+  private owner?: WeightOwner;
+
+  /** Called by Sequential.add: the model whose weights getWeights/setWeights read and write (the last one added to). */
+  attachTo(owner: WeightOwner): void {
+    this.owner = owner;
+  }
+
+  /** This layer's weights (kernel, then bias) as in Keras' layer.get_weights(); [] before its model is built. */
+  getWeights(): Tensor[] {
+    return this.owner ? this.owner.layerWeights(this) : [];
+  }
+
+  /** Sets this layer's weights (kernel, then bias), as Keras' layer.set_weights(). */
+  setWeights(weights: Tensor[]): void {
+    if (!this.owner) throw new Error(`${this.name}.setWeights: the layer is in no model yet; add it to a model first`);
+    this.owner.setLayerWeights(this, weights);
   }
 
   /** The Keras class name ('Dense', 'Conv2D', ...). */

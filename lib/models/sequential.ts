@@ -5,7 +5,7 @@ import { Tensor, sizeOf } from '../tensor.js';
 import { addon, type NativeModel, type NativeDataset, type DeviceInfo, type RunStats } from '../native.js';
 import { getBackend } from '../backend.js';
 import { nextSeed, Random } from '../random.js';
-import { Layer } from '../layers/layer.js';
+import { Layer, type WeightOwner } from '../layers/layer.js';
 import { SGD, getOptimizer } from '../optimizers/sgd.js';
 import { History } from './history.js';
 import { ProgressBar, type ProgressStream } from './progress.js';
@@ -80,7 +80,7 @@ export class NonFiniteLossError extends Error {
 
 let sequentialCount = 0;
 
-export class Sequential {
+export class Sequential implements WeightOwner {
   readonly name: string;
   readonly layers: Layer[] = [];
   /** Set to true (e.g. from a callback) to stop fit after the current batch. */
@@ -124,13 +124,17 @@ export class Sequential {
       // Keras builds layers as they are added once the input shape is known, so a
       // layer that does not fit is refused here, not later at compile or fit.
       const shape = this.layers[0].inputShape;
-      if (!shape) return;
+      if (!shape) {
+        layer.attachTo(this);
+        return;
+      }
       try {
         addon().checkModel({ inputShape: shape, layers: this.layers.map((l) => l.nativeSpec(() => 0)) });
       } catch (e) {
         this.layers.pop();
         throw nativeError(e, 'add', this.layers.concat(layer));
       }
+      layer.attachTo(this);
       return;
     }
     // Rebuild with the new layer and carry the existing weights over. The old native
@@ -159,6 +163,7 @@ export class Sequential {
     this.native = fresh;
     this.nativeInput = [...input];
     this.nativeCompiled = this.compiled !== undefined;
+    layer.attachTo(this);
   }
 
   /** Builds the native model for a per-sample input shape (done by compile or fit when needed). */
@@ -499,6 +504,36 @@ export class Sequential {
       if (!data.every(Number.isFinite)) throw new Error(`setWeights: weight ${i} (${specs[i].layer} ${specs[i].name}) holds NaN or Infinity`);
     });
     weights.forEach((w, i) => native.setWeight(i, w.dtype === 'float32' ? (w.data as Float32Array) : (w.astype('float32').data as Float32Array)));
+  }
+
+  /** layer.getWeights(): that layer's part of getWeights() ([] while the model cannot be built). */
+  layerWeights(layer: Layer): Tensor[] {
+    const range = this.weightRange(layer, 'getWeights');
+    if (!range) return [];
+    return this.getWeights().slice(range.start, range.end);
+  }
+
+  /** layer.setWeights(ws): setWeights with that layer's part replaced. */
+  setLayerWeights(layer: Layer, weights: Tensor[]): void {
+    const range = this.weightRange(layer, 'setWeights');
+    const count = range ? range.end - range.start : 0;
+    if (!Array.isArray(weights) || weights.length !== count) {
+      throw new Error(`${layer.name}.setWeights: expected ${count} tensors, received ${Array.isArray(weights) ? weights.length : describe(weights)}`);
+    }
+    if (!range || count === 0) return;
+    const all = this.getWeights();
+    all.splice(range.start, count, ...weights);
+    this.setWeights(all);
+  }
+
+  /** Where a layer's weights lie in getWeights(); undefined while the model has no input shape to build from. */
+  private weightRange(layer: Layer, what: string): { start: number; end: number } | undefined {
+    const index = this.layers.indexOf(layer);
+    if (index < 0) throw new Error(`${layer.name}.${what}: the layer is no longer in model '${this.name}'`);
+    if (!this.native && !this.layers[0].inputShape) return undefined;
+    const counts = this.ensureNative(`${layer.name}.${what}`).layers().map((l) => l.weights.length);
+    const start = counts.slice(0, index).reduce((a, b) => a + b, 0);
+    return { start, end: start + counts[index] };
   }
 
   countParams(): number {

@@ -260,6 +260,37 @@ describe('Sequential state across build, compile and add (Keras semantics)', () 
     nn.dispose();
   });
 
+  it("a layer's getWeights/setWeights read and write its part of the model's weights, as Keras' layer.get_weights()", async () => {
+    const nn = new xa.Sequential();
+    const first = new Dense(4, { activation: 'relu', inputShape: [3] });
+    const flatten = new xa.layers.Flatten();
+    const last = new Dense(2, { activation: 'softmax' });
+    expect(first.getWeights()).toEqual([]); // in no model yet
+    expect(() => first.setWeights([])).toThrow(/dense.*\.setWeights: the layer is in no model yet/);
+    [first, flatten, last].forEach((l) => nn.add(l));
+    const all = nn.getWeights();
+    expect(last.getWeights().map((w) => w.shape)).toEqual([[4, 2], [2]]);
+    expect(last.getWeights().map((w) => Array.from(w.data))).toEqual(all.slice(2).map((w) => Array.from(w.data)));
+    expect(flatten.getWeights()).toEqual([]);
+    const kernel = xa.tensor(Float32Array.from({ length: 12 }, (_, i) => i / 10 - 0.5), [3, 4]);
+    first.setWeights([kernel, xa.tensor(new Float32Array([0.1, 0.2, 0.3, 0.4]), [4])]);
+    expect(Array.from(nn.getWeights()[0].data)).toEqual(Array.from(kernel.data));
+    expect(Array.from(nn.getWeights()[1].data)).toEqual([0.1, 0.2, 0.3, 0.4].map(Math.fround));
+    expect(Array.from(nn.getWeights()[2].data)).toEqual(Array.from(all[2].data)); // the others are as they were
+    expect(() => last.setWeights([kernel])).toThrow(/dense.*\.setWeights: expected 2 tensors, received 1/);
+    expect(() => last.setWeights([kernel, kernel])).toThrow(/setWeights: weight 2 \(Dense kernel\) must have shape \[4, 2\], received \[3, 4\]/);
+    // A model without an input shape has no weights until the data builds it.
+    const deferred = new xa.Sequential();
+    const d = new Dense(2, { activation: 'softmax' });
+    deferred.add(d);
+    expect(d.getWeights()).toEqual([]);
+    deferred.compile({ optimizer: 'sgd', loss: 'categorical_crossentropy' });
+    await deferred.fit(xa.tensor(new Float32Array(6), [2, 3]), xa.tensor(new Float32Array([1, 0, 0, 1]), [2, 2]), { verbose: 0 });
+    expect(d.getWeights().map((w) => w.shape)).toEqual([[3, 2], [2]]);
+    nn.dispose();
+    deferred.dispose();
+  });
+
   it('before the model is built, add refuses a layer that does not fit the known input shape (as Keras does)', () => {
     const nn = new xa.Sequential();
     nn.add(new Dense(4, { activation: 'relu', inputShape: [3] }));
