@@ -45,7 +45,9 @@ export class ModelCheckpoint extends Callback {
     this.monitor = checkMonitor(a.monitor ?? 'val_loss', 'ModelCheckpoint');
     if (a.saveBestOnly !== undefined && typeof a.saveBestOnly !== 'boolean') throw new TypeError(`ModelCheckpoint: saveBestOnly must be a boolean, received ${JSON.stringify(a.saveBestOnly)}`);
     this.saveBestOnly = (a.saveBestOnly as boolean | undefined) ?? false;
-    this.mode = resolveMode(a.mode, this.monitor, 'ModelCheckpoint');
+    // The direction matters only with saveBestOnly (only then does Keras decide it).
+    const decide = this.saveBestOnly || (a.mode !== undefined && a.mode !== 'auto');
+    this.mode = decide ? resolveMode(a.mode, this.monitor, 'ModelCheckpoint') : 'min';
     const threshold = a.initialValueThreshold;
     if (threshold !== undefined && (typeof threshold !== 'number' || Number.isNaN(threshold))) {
       throw new TypeError(`ModelCheckpoint: initialValueThreshold must be a number, received ${JSON.stringify(threshold)}`);
@@ -62,13 +64,12 @@ export class ModelCheckpoint extends Callback {
   async onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
     if (!this.model?.save) throw new Error('ModelCheckpoint: the model has no save() method');
     const dir = formatPath(this.dir, epoch + 1, logs ?? {});
-    if (this.saveBestOnly) {
-      const current = logs?.[this.monitor];
-      if (current === undefined) {
-        if (!this.warned) console.warn(missingMonitor('ModelCheckpoint (saveBestOnly)', this.monitor, logs));
-        this.warned = true;
-        return;
-      }
+    const current = this.saveBestOnly ? logs?.[this.monitor] : undefined;
+    if (this.saveBestOnly && current === undefined) {
+      // As Keras 3: without the quantity there is no best to keep, so every epoch is saved.
+      if (!this.warned) console.warn(missingMonitor('ModelCheckpoint (saveBestOnly)', this.monitor, logs, 'saves every epoch'));
+      this.warned = true;
+    } else if (current !== undefined) {
       const better = this.mode === 'min' ? current < this.best : current > this.best;
       if (!better) {
         if (this.verbose) console.log(`Epoch ${epoch + 1}: ${this.monitor} did not improve from ${this.best.toFixed(5)}`);

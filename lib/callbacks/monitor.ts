@@ -10,10 +10,19 @@ export function checkMonitor(monitor: unknown, where: string): string {
   return monitor;
 }
 
-/** 'max' for accuracy-like quantities under 'auto' (as Keras decides), else 'min'. */
+/**
+ * The direction under mode 'auto' as Keras 3 decides it: the loss is minimised,
+ * the accuracy (xarxa's one metric, by any of its names) maximised, with or
+ * without 'val_'; for any other quantity the mode must be given.
+ */
 export function resolveMode(mode: unknown, monitor: string, where: string): 'min' | 'max' {
   if (mode === undefined || mode === 'auto') {
-    return /acc|auc|precision|recall|fmeasure/i.test(monitor) ? 'max' : 'min';
+    const metric = monitor.replace(/^val_/, '');
+    if (metric === 'loss') return 'min';
+    if (['accuracy', 'acc', 'categorical_accuracy'].includes(metric)) return 'max';
+    throw new Error(
+      `${where}: cannot tell whether '${monitor}' should be maximised or minimised; pass mode: 'max' or mode: 'min' (as Keras asks)`,
+    );
   }
   if (mode === 'min' || mode === 'max') return mode;
   throw new Error(`${where}: mode must be 'auto', 'min' or 'max', received ${JSON.stringify(mode)}`);
@@ -29,7 +38,7 @@ export function checkArgs(args: unknown, allowed: readonly string[], where: stri
 }
 
 /** The warning printed (once per fit) when the monitored quantity is missing from the logs. */
-export function missingMonitor(where: string, monitor: string, logs: Record<string, number> | undefined): string {
+export function missingMonitor(where: string, monitor: string, logs: Record<string, number> | undefined, instead = 'does nothing this epoch'): string {
   const available = Object.keys(logs ?? {}).join(', ') || 'none';
-  return `${where} is conditioned on '${monitor}', which is not in the logs (available: ${available}); it does nothing this epoch`;
+  return `${where} is conditioned on '${monitor}', which is not in the logs (available: ${available}); it ${instead}`;
 }

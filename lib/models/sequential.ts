@@ -366,7 +366,7 @@ export class Sequential implements WeightOwner {
     };
     const progressEvery = this.device === 'cpu' ? 1 : 10;
     this.stopRequested = false;
-    for (const c of o.callbacks) await c.onTrainBegin?.();
+    for (const c of o.callbacks) await c.onTrainBegin?.({});
 
     const logsOf = (s: RunStats): Logs => {
       const logs: Logs = { loss: s.lossSum / Math.max(s.samples, 1) };
@@ -379,23 +379,26 @@ export class Sequential implements WeightOwner {
       return shown;
     };
 
-    for (let epoch = o.initialEpoch; epoch < o.epochs && !this.stopRequested; epoch++) {
+    // As in Keras, stopTraining is looked at after each batch and each epoch: an
+    // epoch, once begun, trains at least one batch and is recorded, even when
+    // stopTraining was set before it (in onTrainBegin or onEpochBegin).
+    let lastLogs: Logs = {};
+    for (let epoch = o.initialEpoch; epoch < o.epochs; epoch++) {
       if (o.verbose) o.stream.write(`Epoch ${epoch + 1}/${o.epochs}\n`);
-      for (const c of o.callbacks) await c.onEpochBegin?.(epoch);
+      for (const c of o.callbacks) await c.onEpochBegin?.(epoch, {});
       const started = performance.now();
       const order = o.shuffle ? random.permutation(o.n) : identity(o.n);
       const bar = new ProgressBar(steps, o.verbose, o.stream);
       let totals: RunStats = { lossSum: 0, correct: 0, samples: 0, batches: 0, stopped: false, firstNonFiniteBatch: -1 };
-      // As in Keras, an epoch trains at least one batch (and is recorded) even
-      // when stopTraining was set before it began, e.g. in onEpochBegin.
       if (batchHooks) {
         for (let b = 0; b < steps && (b === 0 || !this.stopRequested); b++) {
           const rows = Math.min(o.batchSize, o.n - b * o.batchSize);
           for (const c of o.callbacks) await c.onBatchBegin?.(b, { batch: b, size: rows });
           const s = await native.train(train, order, o.batchSize, b, b + 1, 1);
           totals = { lossSum: totals.lossSum + s.lossSum, correct: totals.correct + s.correct, samples: totals.samples + s.samples, batches: totals.batches + 1, stopped: false, firstNonFiniteBatch: -1 };
-          const batchLogs: Logs = { batch: b, size: rows, ...logsOf(s) };
-          if (!Number.isFinite(batchLogs.loss)) await onNonFinite(epoch, b);
+          // As in Keras, a batch's logs hold the epoch's running averages so far.
+          const batchLogs: Logs = { batch: b, size: rows, ...logsOf(totals) };
+          if (!Number.isFinite(s.lossSum)) await onNonFinite(epoch, b);
           bar.update(b + 1, display(logsOf(totals)));
           for (const c of o.callbacks) await c.onBatchEnd?.(b, batchLogs);
         }
@@ -422,10 +425,15 @@ export class Sequential implements WeightOwner {
       }
       epochSeconds.push((performance.now() - started) / 1000);
       bar.done(totals.batches, display(logs));
+      // As in Keras, every callback gets the same logs and the history records
+      // them last, so a quantity one callback adds (a custom metric) reaches
+      // the others (EarlyStopping, ModelCheckpoint) and the history.
+      for (const c of o.callbacks) await c.onEpochEnd?.(epoch, logs);
       history.record(epoch, logs);
-      for (const c of o.callbacks) await c.onEpochEnd?.(epoch, { ...logs });
+      lastLogs = logs;
+      if (this.stopRequested) break;
     }
-    for (const c of o.callbacks) await c.onTrainEnd?.();
+    for (const c of o.callbacks) await c.onTrainEnd?.(lastLogs);
     return history;
   }
 

@@ -304,17 +304,22 @@ RunStats Model::train(const DeviceDataset& data, const int32_t* order, int batch
     run.samples += rows;
     run.batches++;
     bool last = batch + 1 == last_batch;
+    // A NaN or infinite loss ends the call as soon as the host sees it: after
+    // that very batch where the stats are read every batch (the CPU), else at
+    // the next snapshot (Keras' TerminateOnNaN; NonFiniteLossError otherwise).
     bool stopping = stop && stop->load();
     if (async_progress && snap.pending) {
       double s[kStatCount];
       if (b.poll_stats(s, kStatCount)) {
         snap.pending = false;
         take_stats(snap.run, s);
+        if (snap.run.first_non_finite_batch >= 0) stopping = true;
         if (!last && !stopping) progress(snap.batch, snap.run);  // else the exact report below supersedes it
       }
     }
     if (progress && (last || stopping || !async_progress)) {
       read_now();
+      if (run.first_non_finite_batch >= 0) stopping = true;
       progress(batch, run);
     } else if (async_progress && !snap.pending && run.batches - last_request >= progress_every) {
       last_request = run.batches;

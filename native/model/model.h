@@ -79,7 +79,9 @@ class Model {
 
   // Trains on batches [first_batch, last_batch) of an epoch whose sample
   // order is `order` (all of the epoch's row indices, host memory). The
-  // last batch may be partial. Checks `stop` after every batch. `progress`
+  // last batch may be partial. Checks `stop` after every batch, and stops
+  // after a batch whose loss is NaN or infinite as soon as the stats read show
+  // it (every batch when progress_every <= 1, else at the next snapshot). `progress`
   // gets the running totals after each batch when progress_every <= 1; else
   // about every progress_every batches, read without stalling the device (a
   // report may come a few batches after the batch it describes); always after

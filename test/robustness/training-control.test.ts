@@ -48,7 +48,7 @@ describe('stopTraining', () => {
     });
     expect(seen.map((s) => s.b)).toEqual([0, 1, 2, 3]);
     expect(h.epoch).toEqual([0]);
-    expect(h.history.loss[0]).toBeCloseTo(seen.reduce((a, s) => a + s.loss * s.size, 0) / 40, 6);
+    expect(h.history.loss[0]).toBe(seen[3].loss); // batch logs hold the epoch's running mean (Keras)
     expect(h.history.val_loss).toHaveLength(1);
     expect(ended).toBe(true);
     expect(nn.isTraining).toBe(false);
@@ -77,6 +77,46 @@ describe('stopTraining', () => {
       if (withBatchHooks) expect(batches).toEqual([0, 1, 2, 3, 0, 1, 2, 3, 0]);
       nn.dispose();
     }
+  });
+
+  it('set in onTrainBegin still trains one batch of the first epoch (recorded), as in Keras', async () => {
+    const { x, y } = blobs(100, 784);
+    for (const withBatchHooks of [false, true]) {
+      const nn = denseNet();
+      const batches: number[] = [];
+      const h = await nn.fit(x, y, {
+        epochs: 3,
+        batchSize: 25,
+        verbose: 0,
+        callbacks: {
+          onTrainBegin: () => void (nn.stopTraining = true),
+          ...(withBatchHooks ? { onBatchEnd: (b: number) => void batches.push(b) } : {}),
+        },
+      });
+      expect(h.epoch).toEqual([0]);
+      if (withBatchHooks) expect(batches).toEqual([0]);
+      nn.dispose();
+    }
+  });
+
+  it('hooks get what Keras passes: {} at train and epoch begin, the epoch logs at epoch end, the last epoch logs at train end', async () => {
+    const { x, y } = blobs(100, 784);
+    const nn = denseNet();
+    const got: Record<string, unknown> = {};
+    const h = await nn.fit(x, y, {
+      epochs: 2,
+      batchSize: 50,
+      verbose: 0,
+      callbacks: {
+        onTrainBegin: (logs) => void (got.trainBegin = logs),
+        onEpochBegin: (_e, logs) => void (got.epochBegin = logs),
+        onTrainEnd: (logs) => void (got.trainEnd = logs),
+      },
+    });
+    expect(got.trainBegin).toEqual({});
+    expect(got.epochBegin).toEqual({});
+    expect(got.trainEnd).toEqual({ loss: h.history.loss[1], accuracy: h.history.accuracy[1], acc: h.history.acc[1] });
+    nn.dispose();
   });
 
   it('set from a timer stops a long native epoch after the current batch', async () => {
@@ -150,13 +190,33 @@ describe('EarlyStopping (Keras semantics)', () => {
     nn.dispose();
   });
 
+  it('sees a quantity that an earlier callback adds to the epoch logs, and so does the history (one logs object, as in Keras)', async () => {
+    const f1 = [0.5, 0.6, 0.55, 0.54, 0.53, 0.52];
+    const nn = denseNet();
+    const stop = xa.callbacks.EarlyStopping({ monitor: 'val_f1', mode: 'max', patience: 1 });
+    const h = await nn.fit(data.x, data.y, {
+      epochs: 6,
+      batchSize: 128,
+      verbose: 0,
+      callbacks: [{ onEpochEnd: (e, logs) => void (logs!.val_f1 = f1[e]) }, stop],
+    });
+    expect(h.epoch).toEqual([0, 1, 2]); // best at epoch 1, no improvement at 2: patience 1 is spent
+    expect(h.history.val_f1).toEqual([0.5, 0.6, 0.55]);
+    expect(stop.stoppedEpoch).toBe(2);
+    nn.dispose();
+  });
+
   it('validates its options', () => {
     expect(() => xa.callbacks.EarlyStopping({ patience: -1 })).toThrow(/patience must be an integer >= 0, received -1/);
     expect(() => xa.callbacks.EarlyStopping({ mode: 'up' as never })).toThrow(/mode must be 'auto', 'min' or 'max'/);
     expect(() => xa.callbacks.EarlyStopping({ minDelta: NaN })).toThrow(/minDelta must be a finite number/);
     expect(() => xa.callbacks.EarlyStopping({ patiance: 2 } as never)).toThrow(/unknown option 'patiance'/);
     expect(() => xa.callbacks.EarlyStopping({ monitor: '' })).toThrow(/monitor must be the name/);
+    // mode 'auto' decides as Keras 3 does: the loss down, the accuracy up, anything else must say.
     expect(xa.callbacks.EarlyStopping({ monitor: 'val_accuracy' }).mode).toBe('max');
+    expect(xa.callbacks.EarlyStopping({ monitor: 'acc' }).mode).toBe('max');
+    expect(xa.callbacks.EarlyStopping({ monitor: 'val_loss' }).mode).toBe('min');
+    expect(() => xa.callbacks.EarlyStopping({ monitor: 'val_f1' })).toThrow(/cannot tell whether 'val_f1' should be maximised or minimised; pass mode: 'max' or mode: 'min'/);
     expect(xa.callbacks.earlyStopping()).toBeInstanceOf(xa.callbacks.EarlyStopping);
   });
 });
@@ -226,6 +286,8 @@ describe('non-finite losses', () => {
     const err = (await reference.fit(data.x, data.y, { epochs: 3, batchSize: 32, verbose: 0, shuffle: false }).catch((e) => e)) as xa.NonFiniteLossError;
     reference.dispose();
 
+    const weights: number[][][] = [];
+    let onCpu = false;
     for (const withBatchHooks of [false, true]) {
       const nn = divergingNet();
       const stopper = xa.callbacks.TerminateOnNaN();
@@ -244,8 +306,14 @@ describe('non-finite losses', () => {
       expect(h.epoch).toEqual([0]);
       expect(Number.isFinite(h.history.loss[0])).toBe(false);
       expect(text).toContain(`Batch ${err.batch}: Invalid loss, terminating training`);
+      weights.push(nn.getWeights().map((w) => Array.from(w.data)));
+      onCpu = nn.deviceInfo().backend === 'cpu';
       nn.dispose();
     }
+    // As Keras, no batch after the bad one is trained: the weights are those the bad
+    // batch left, with or without batch hooks. (Without them a GPU notices at the next
+    // stats snapshot, about every 10 batches; the CPU reads its stats every batch.)
+    if (onCpu) expect(weights[0]).toEqual(weights[1]);
   });
 
   it('checkFinite rejects NaN/Infinity in x before training; y is always checked', async () => {
@@ -323,8 +391,22 @@ describe('ModelCheckpoint', () => {
     nn.dispose();
   });
 
+  it('with saveBestOnly and the monitored quantity missing, warns once and saves every epoch (as Keras 3)', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const nn = denseNet();
+    const ckpt = xa.callbacks.ModelCheckpoint({ dir: path.join(root, 'missing-{epoch}'), saveBestOnly: true });
+    await nn.fit(data.x, data.y, { epochs: 2, batchSize: 128, verbose: 0, callbacks: [ckpt] });
+    expect(ckpt.saved.map((d) => path.basename(d))).toEqual(['missing-1', 'missing-2']);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0][0])).toMatch(/conditioned on 'val_loss', which is not in the logs .*; it saves every epoch/);
+    nn.dispose();
+  });
+
   it('validates its options', () => {
     expect(() => xa.callbacks.ModelCheckpoint({} as never)).toThrow(/dir must be a non-empty path/);
+    // The direction is asked for only when it matters (saveBestOnly).
+    expect(() => xa.callbacks.ModelCheckpoint({ dir: 'x', monitor: 'val_f1' })).not.toThrow();
+    expect(() => xa.callbacks.ModelCheckpoint({ dir: 'x', monitor: 'val_f1', saveBestOnly: true })).toThrow(/cannot tell whether 'val_f1'/);
     expect(() => xa.callbacks.ModelCheckpoint({ dir: 'x', mode: 'biggest' as never })).toThrow(/mode must be/);
     expect(() => xa.callbacks.ModelCheckpoint({ dir: 'x', savebestonly: true } as never)).toThrow(/unknown option 'savebestonly'/);
   });
