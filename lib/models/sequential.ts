@@ -353,7 +353,7 @@ export class Sequential implements WeightOwner {
     const steps = Math.ceil(o.n / o.batchSize);
     const metrics = this.compiled!.metrics;
     const epochSeconds: number[] = [];
-    history.params = { epochs: o.epochs, steps, samples: o.n, batchSize: o.batchSize, device: this.device, epochSeconds };
+    history.params = { verbose: o.verbose, epochs: o.epochs, steps, samples: o.n, batchSize: o.batchSize, device: this.device, epochSeconds };
     const random = new Random(nextSeed());
     const batchHooks = wantsBatchHooks(o.callbacks);
     // With TerminateOnNaN a non-finite loss stops training and fit returns the

@@ -133,6 +133,7 @@ class CudaBackend final : public Backend {
   void use_device() const;           // makes this backend's device current on the calling thread
   void launched(const char* op);     // throws if the kernel launch just made failed
   const float* ones(int n);          // a device vector of at least n ones (for bias_grad)
+  static size_t block_losses_bytes(int rows);  // scratch the loss kernels need for `rows` rows
   ConvPlan& conv_plan(const WindowParams& p, const char* op);
   // cuDNN gets 16-byte aligned tensors (conv.cc): copies through `holder` for those that are not.
   const float* aligned_input(const float* p, size_t floats, Scratch& holder, const char* op);

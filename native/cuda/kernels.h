@@ -56,11 +56,18 @@ void launch_crop_nhwc(cudaStream_t s, float* dst, const float* src, int n, int h
                       int bottom, int left, int right);
 
 // ---- kernels_loss.cu ----------------------------------------------------------
+// The loss kernels' blocks (of kThreads rows) for `rows` rows. With more than
+// one, the launches need `block_losses` (that many doubles of device scratch):
+// each block writes its loss there and a second kernel adds them to the stats
+// in block order, so the sum does not depend on the order the blocks finish in.
+unsigned loss_blocks(int rows);
 // With count_correct, the launch also does launch_count_correct's work on the same rows.
 void launch_softmax_cross_entropy(cudaStream_t s, const float* probs, const float* labels, int rows, int cols,
-                                  float grad_scale, float* dlogits, double* stats, bool count_correct = false);
+                                  float grad_scale, float* dlogits, double* stats, double* block_losses,
+                                  bool count_correct = false);
 void launch_mean_squared_error(cudaStream_t s, const float* pred, const float* labels, int rows, int cols,
-                               float grad_scale, float* dout, double* stats, bool count_correct = false);
+                               float grad_scale, float* dout, double* stats, double* block_losses,
+                               bool count_correct = false);
 void launch_count_correct(cudaStream_t s, const float* pred, const float* labels, int rows, int cols,
                           double* stats);
 // stats[kStatFirstNonFinite] = batch + 1 if the loss sum is not finite and it is still 0 (one thread).

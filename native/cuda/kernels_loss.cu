@@ -1,6 +1,10 @@
 // Losses and metrics. One thread per row, looping over the columns in the
-// CPU reference's order (so the float sums round the same way); each block
-// adds its rows' total into the double stats buffer with one atomicAdd.
+// CPU reference's order (so the float sums round the same way). A single
+// block adds its rows' loss into the double stats buffer; several write one
+// partial each and sum_block_losses_kernel adds them in block order (an
+// atomicAdd per block would add them in whatever order the blocks finish,
+// changing the last bits from run to run). Counts of right rows are whole
+// numbers, exact in any order: one atomicAdd per block.
 #include "cuda/kernels.h"
 #include "cuda/launch.cuh"
 
@@ -46,8 +50,15 @@ __device__ void add_correct(int correct, double* stats) {
 // q = p / sum(p), clipped to [1e-7, 1 - 1e-7]; inside = q in that closed range;
 // row loss -sum(y * log(clipped)); s = sum of y where inside;
 // dlogits = grad_scale * (p * s - (inside ? y : 0)). With `count`, count_correct too.
+// The block's loss: into block_losses[blockIdx.x] when given (several blocks), else into the stats.
+__device__ void add_loss(double block_total, double* stats, double* block_losses) {
+  if (threadIdx.x != 0) return;
+  if (block_losses) block_losses[blockIdx.x] = block_total;
+  else atomicAdd(&stats[kStatLoss], block_total);  // one block: nothing to race with
+}
+
 __global__ void softmax_ce_kernel(const float* probs, const float* labels, int rows, int cols, float grad_scale,
-                                  float* dlogits, double* stats, bool count) {
+                                  float* dlogits, double* stats, double* block_losses, bool count) {
   const float eps = 1e-7f, hi = 1.0f - 1e-7f;
   const size_t r = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   double row_total = 0.0;
@@ -75,14 +86,13 @@ __global__ void softmax_ce_kernel(const float* probs, const float* labels, int r
       }
     }
   }
-  const double total = block_sum(row_total);  // every thread of the block takes part
-  if (threadIdx.x == 0 && total != 0.0) atomicAdd(&stats[kStatLoss], total);
+  add_loss(block_sum(row_total), stats, block_losses);  // every thread of the block takes part
   if (count) add_correct(correct_row(probs, labels, r, rows, cols), stats);
 }
 
 // Row loss mean((p - y)^2); dout = grad_scale * 2 * (p - y) / cols. With `count`, count_correct too.
 __global__ void mse_kernel(const float* pred, const float* labels, int rows, int cols, float grad_scale,
-                           float* dout, double* stats, bool count) {
+                           float* dout, double* stats, double* block_losses, bool count) {
   const size_t r = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   double row_total = 0.0;
   if (r < static_cast<size_t>(rows)) {
@@ -96,9 +106,15 @@ __global__ void mse_kernel(const float* pred, const float* labels, int rows, int
     }
     row_total = row / cols;
   }
-  const double total = block_sum(row_total);
-  if (threadIdx.x == 0 && total != 0.0) atomicAdd(&stats[kStatLoss], total);
+  add_loss(block_sum(row_total), stats, block_losses);
   if (count) add_correct(correct_row(pred, labels, r, rows, cols), stats);
+}
+
+// One thread: the blocks' losses, in block order, into the stats.
+__global__ void sum_block_losses_kernel(const double* block_losses, unsigned blocks, double* stats) {
+  double total = 0.0;
+  for (unsigned b = 0; b < blocks; b++) total += block_losses[b];
+  stats[kStatLoss] += total;
 }
 
 __global__ void count_correct_kernel(const float* pred, const float* labels, int rows, int cols, double* stats) {
@@ -112,17 +128,27 @@ __global__ void note_non_finite_kernel(double* stats, int batch) {
 
 }  // namespace
 
+unsigned loss_blocks(int rows) { return rows > 0 ? blocks_exact(static_cast<size_t>(rows)) : 0; }
+
 void launch_softmax_cross_entropy(cudaStream_t s, const float* probs, const float* labels, int rows, int cols,
-                                  float grad_scale, float* dlogits, double* stats, bool count_correct) {
+                                  float grad_scale, float* dlogits, double* stats, double* block_losses,
+                                  bool count_correct) {
   if (rows <= 0 || cols <= 0) return;
-  softmax_ce_kernel<<<blocks_exact(rows), kThreads, 0, s>>>(probs, labels, rows, cols, grad_scale, dlogits, stats,
-                                                            count_correct);
+  const unsigned blocks = loss_blocks(rows);
+  double* partials = blocks > 1 ? block_losses : nullptr;
+  softmax_ce_kernel<<<blocks, kThreads, 0, s>>>(probs, labels, rows, cols, grad_scale, dlogits, stats, partials,
+                                                count_correct);
+  if (partials) sum_block_losses_kernel<<<1, 1, 0, s>>>(partials, blocks, stats);
 }
 
 void launch_mean_squared_error(cudaStream_t s, const float* pred, const float* labels, int rows, int cols,
-                               float grad_scale, float* dout, double* stats, bool count_correct) {
+                               float grad_scale, float* dout, double* stats, double* block_losses,
+                               bool count_correct) {
   if (rows <= 0 || cols <= 0) return;
-  mse_kernel<<<blocks_exact(rows), kThreads, 0, s>>>(pred, labels, rows, cols, grad_scale, dout, stats, count_correct);
+  const unsigned blocks = loss_blocks(rows);
+  double* partials = blocks > 1 ? block_losses : nullptr;
+  mse_kernel<<<blocks, kThreads, 0, s>>>(pred, labels, rows, cols, grad_scale, dout, stats, partials, count_correct);
+  if (partials) sum_block_losses_kernel<<<1, 1, 0, s>>>(partials, blocks, stats);
 }
 
 void launch_count_correct(cudaStream_t s, const float* pred, const float* labels, int rows, int cols,
