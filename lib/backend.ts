@@ -23,30 +23,24 @@ export function cudaStatus(): { available: boolean; deviceCount: number; error: 
  * reason, when no usable GPU, driver or CUDA library is present.
  */
 export function setBackend(device: 'cpu' | 'cuda' | string): void {
-  const d = normalise(device, 'setBackend');
-  if (d.startsWith('cuda')) {
-    const status = cudaStatus();
-    if (!status.available) throw new Error(`setBackend('${device}'): CUDA is not usable: ${status.error}`);
-    const index = Number(d.slice(5));
-    if (index >= status.deviceCount) {
-      throw new Error(`setBackend('${device}'): CUDA device ${index} does not exist (${status.deviceCount} found)`);
-    }
-  }
-  chosen = d;
+  chosen = usable(normalise(device, 'setBackend'), `setBackend('${device}')`);
+}
+
+/** `d` itself when it is the CPU or a CUDA device that is there and usable; else an error naming why. */
+function usable(d: string, where: string): string {
+  if (!d.startsWith('cuda')) return d;
+  const status = cudaStatus();
+  if (!status.available) throw new Error(`${where}: CUDA is not usable: ${status.error}`);
+  const index = Number(d.slice(5));
+  if (index >= status.deviceCount) throw new Error(`${where}: CUDA device ${index} does not exist (${status.deviceCount} found)`);
+  return d;
 }
 
 /** The device models are built on: 'cpu' or 'cuda:N'. */
 export function getBackend(): string {
   if (chosen) return chosen;
   const env = process.env.XARXA_DEVICE;
-  if (env && env.trim() !== '') {
-    const d = normalise(env, 'XARXA_DEVICE');
-    if (d.startsWith('cuda')) {
-      const status = cudaStatus();
-      if (!status.available) throw new Error(`XARXA_DEVICE=${env}: CUDA is not usable: ${status.error}`);
-    }
-    return (chosen = d);
-  }
+  if (env && env.trim() !== '') return (chosen = usable(normalise(env, 'XARXA_DEVICE'), `XARXA_DEVICE=${env}`));
   return (chosen = cudaStatus().available ? 'cuda:0' : 'cpu');
 }
 

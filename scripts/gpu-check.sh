@@ -51,6 +51,15 @@ step selftest bash -c "cmake --build build --target xarxa_cuda_selftest && build
 # Again with cuDNN on NCHW copies (the fallback where cuDNN has no NHWC algorithm; the bench compares both).
 step selftest-nchw env XARXA_CUDNN_LAYOUT=nchw build/Release/xarxa_cuda_selftest "$LIB"
 step info node --import tsx --input-type=module -e "import * as xa from './lib/index.ts'; console.log(JSON.stringify({status: xa.backend.cudaStatus(), info: xa.backend.cudaStatus().available ? xa.backend.info('cuda:0') : null}, null, 1))"
+# No usable GPU (no driver, no device, a library that would not load): the remaining steps could only fail,
+# slowly, on lease time. Say why and write the report of what ran.
+if ! grep -q '"available": true' "$LOG_DIR/info.log"; then
+  echo "== gpu-check: no usable GPU, the GPU steps are skipped: $(grep -o '"error": "[^"]*"' "$LOG_DIR/info.log" | head -1)"
+  GPU_OK=0
+else
+  GPU_OK=1
+fi
+if [ "$GPU_OK" = 1 ]; then
 step tests-cuda env XARXA_DEVICE=cuda XARXA_TEST_TOLERANCE=1e-4 npx vitest run --reporter=verbose
 step tests-cpu env XARXA_DEVICE=cpu npx vitest run test/core test/oracle test/gpu
 # tests-cuda trains with steps recorded as CUDA graphs (the default); the parity tests again op by op
@@ -63,6 +72,7 @@ step profile bash -c "node --import tsx bench/tools/gpu-profile.ts --model mnist
   && XARXA_CUDNN_LAYOUT=nchw node --import tsx bench/tools/gpu-profile.ts --model cifar10-cnn --steps $PSTEPS --out $LOG_DIR/profile-cifar10-cnn-nchw.json"
 # XARXA_GPU_CHECK_BENCH_ARGS: extra arguments (the rehearsal passes --quick --samples 512).
 step bench-gpu timeout 240 npm run bench -- --suite gpu --model all --out "$OUT_DIR/bench-gpu.json" ${XARXA_GPU_CHECK_BENCH_ARGS:-}
+fi
 
 # NVIDIA's compute-sanitizer on the op-by-op self-test: out-of-bounds accesses (memcheck) and shared-memory
 # races between GPU threads (racecheck), which no test of results and no emulator can show. Last, and only
@@ -72,6 +82,7 @@ for f in "${CUDA_HOME:-/usr/local/cuda}/bin/compute-sanitizer" /usr/local/cuda/b
   [ -n "$f" ] && [ -x "$f" ] && { SANITIZER=$f; break; }
 done
 for tool in memcheck racecheck; do
+  [ "$GPU_OK" = 1 ] || break
   left=$(( ${XARXA_GPU_CHECK_BUDGET:-450} - ($(date +%s) - START) ))
   if [ -z "$SANITIZER" ]; then echo "== sanitize-$tool: skipped (no compute-sanitizer)"
   elif [ "$left" -lt 60 ]; then echo "== sanitize-$tool: skipped (${left}s of the time budget left)"
@@ -91,6 +102,7 @@ let info = null; try { info = JSON.parse((read("info.log") || "").slice((read("i
 const report = {
   date: new Date().toISOString(),
   status: JSON.parse(process.argv[2]),
+  gpu: process.argv[6] === "1" ? "usable" : "none usable: the GPU steps were skipped (see device.status.error)",
   seconds: JSON.parse(process.argv[3]),
   totalSeconds: Number(process.argv[4]),
   device: info,
@@ -106,9 +118,10 @@ const report = {
   bench,
 };
 fs.writeFileSync(out + "/gpu-check.json", JSON.stringify(report, null, 1));
-console.log(JSON.stringify({ status: report.status, testsCuda: report.testsCuda, testsCpu: report.testsCpu, testsNograph: report.testsNograph, stepGraphs: report.stepGraphs }, null, 1));
+console.log(JSON.stringify({ gpu: report.gpu, status: report.status, testsCuda: report.testsCuda, testsCpu: report.testsCpu, testsNograph: report.testsNograph, stepGraphs: report.stepGraphs }, null, 1));
 ' "$OUT_DIR" "$(for k in "${!STATUS[@]}"; do printf '"%s":%s\n' "$k" "${STATUS[$k]}"; done | paste -sd, | sed 's/^/{/;s/$/}/')" \
   "$(for k in "${!SECONDS_TAKEN[@]}"; do printf '"%s":%s\n' "$k" "${SECONDS_TAKEN[$k]}"; done | paste -sd, | sed 's/^/{/;s/$/}/')" \
-  "$(( $(date +%s) - START ))" "$LOG_DIR"
+  "$(( $(date +%s) - START ))" "$LOG_DIR" "$GPU_OK"
 echo "report: $OUT_DIR/gpu-check.json ($(( $(date +%s) - START ))s)"
+[ "$GPU_OK" = 1 ] || exit 1
 for k in build selftest selftest-nchw tests-cuda tests-cpu tests-nograph; do [ "${STATUS[$k]:-1}" = 0 ] || exit 1; done

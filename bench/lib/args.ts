@@ -19,6 +19,8 @@ export interface BenchArgs {
   noKeras: boolean;
   /** Random data even when real data is present. */
   randomData: boolean;
+  /** The folder holding mnist/ and cifar10-jpeg/ (default: bench/lib/data.ts's search). */
+  data?: string;
   seed: number;
   help: boolean;
 }
@@ -34,6 +36,9 @@ export const USAGE = `npm run bench -- [options]
   --quick                  a few hundred samples, 1 timed epoch, Keras only if its venv exists (CI smoke run)
   --engines a,b            only these engines (xarxa, tfjs-cpu, tfjs-wasm, keras, xarxa-cuda, xarxa-cuda-nchw, xarxa-cuda-nograph, torch-eager, torch-compile)
   --no-keras               skip the Keras peer
+  --data DIR               the folder with mnist/ (IDX files or mnist.npz) and cifar10-jpeg/; default
+                           $XARXA_BENCH_DATA, else the first $XARXA_DATASETS_DIR folder with mnist/,
+                           else ../shared/data beside the checkout; random data where none is found
   --random-data            random data of the real shapes even when the real data is present
   --seed N                 seed for data subsets and weights (default 1)`;
 
@@ -96,6 +101,9 @@ export function parseArgs(argv: string[]): BenchArgs {
         break;
       case '--random-data':
         a.randomData = true;
+        break;
+      case '--data':
+        a.data = value(i++, arg);
         break;
       case '--seed':
         a.seed = positiveInt(value(i++, arg), arg);

@@ -17,9 +17,24 @@ export function cacheDir(): string {
   return process.env.XARXA_BENCH_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'xarxa', 'bench');
 }
 
-/** ../shared/data beside the checkout (or $XARXA_BENCH_DATA). */
+let dataDirOption: string | undefined;
+
+/** --data DIR: the folder sharedDataDir() answers. */
+export function setDataDir(dir: string | undefined): void {
+  dataDirOption = dir ? path.resolve(dir) : undefined;
+}
+
+/**
+ * Where the real data is looked for: --data, else $XARXA_BENCH_DATA, else the first
+ * $XARXA_DATASETS_DIR folder (the library's dataset folders) holding mnist/, else
+ * ../shared/data beside the checkout.
+ */
 export function sharedDataDir(): string {
-  return process.env.XARXA_BENCH_DATA || path.resolve(REPO, '../shared/data');
+  if (dataDirOption) return dataDirOption;
+  if (process.env.XARXA_BENCH_DATA) return process.env.XARXA_BENCH_DATA;
+  const datasets = (process.env.XARXA_DATASETS_DIR ?? '').split(path.delimiter).filter((d) => d !== '');
+  const withMnist = datasets.find((d) => fs.existsSync(path.join(d, 'mnist')));
+  return withMnist ? path.resolve(withMnist) : path.resolve(REPO, '../shared/data');
 }
 
 export interface Dataset {
@@ -149,7 +164,7 @@ export async function prepareData(
     if (model === 'mnist-dense') {
       raw = await loadMnist(path.join(sharedDataDir(), 'mnist'));
       name = 'MNIST';
-      if (!raw) why = `real MNIST not found in ${path.join(sharedDataDir(), 'mnist')}`;
+      if (!raw) why = `real MNIST not found in ${path.join(sharedDataDir(), 'mnist')} (point --data at a folder with mnist/)`;
     } else {
       const built = ensureCifarProxy(opts.buildCifar, opts.log);
       if (built.dir) {

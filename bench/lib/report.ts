@@ -170,6 +170,7 @@ export function toMarkdown(r: BenchResult): string {
     (r.loadAverage.end ? `, at end ${r.loadAverage.end.map((x) => x.toFixed(2)).join(' / ')}` : '') + ' (1/5/15 min).');
   L.push('');
   L.push(r.protocol);
+  const headline = r.suite === 'gpu' ? 'xarxa-cuda' : 'xarxa';
   for (const m of r.models) {
     const proxy = m.model === 'cifar-cnn' && m.data.source === 'real';
     L.push('');
@@ -191,9 +192,11 @@ export function toMarkdown(r: BenchResult): string {
         notes = [e.reason, notes].filter(Boolean).join('; ');
       }
       const loss = e.lossFirstEpoch !== undefined ? `${e.lossFirstEpoch.toFixed(4)} → ${e.lossLastEpoch!.toFixed(4)}` : '';
+      // The headline engine's own row reads 1; other xarxa rows (no graphs, NCHW) their ratio like any peer.
+      const own = e.engine === headline ? (e.status === 'ok' ? '1' : '') : undefined;
       L.push(
         `| ${esc(e.label)} | ${speed} | ${e.status === 'ok' ? fmt(e.msPerStep, 2) : ''} | ${e.status === 'ok' ? fmt(e.medianEpochSeconds, 3) : ''} | ${mib(e.peakRssBytes)} | ${loss} | ${
-          e.engine.startsWith('xarxa') ? '1' : ratio !== undefined ? `${fmt(ratio, ratio < 10 ? 2 : 1)}x` : ''
+          own ?? (ratio !== undefined ? `${fmt(ratio, ratio < 10 ? 2 : 1)}x` : '')
         } | ${e.loadAverage ? e.loadAverage.mean1m.toFixed(2) : ''} | ${esc(notes)} |`,
       );
     }
@@ -204,7 +207,7 @@ export function toMarkdown(r: BenchResult): string {
     }
     if (m.targets.length) {
       L.push('');
-      L.push('Targets (same run, same machine):');
+      L.push(`Targets (same run, same machine; ratios are xarxa's samples/s over the peer's):`);
       for (const t of m.targets) {
         const mark = t.met === true ? 'met' : t.met === false ? '**NOT met**' : t.need === 0 ? 'for the record' : 'not measured';
         L.push(`- ${t.what}: ${t.ratio !== undefined ? `${fmt(t.ratio, 2)}x` : 'n/a'}: ${mark}${t.note ? ` (${t.note})` : ''}`);

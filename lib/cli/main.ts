@@ -8,7 +8,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { MODELS, MODEL_NAMES } from '../run/models.js';
+import { MODELS, MODEL_NAMES, describeRun } from '../run/models.js';
 import { runNotebook } from '../run/pipeline.js';
 import { xarxaVersion } from '../run/versions.js';
 import { infoText } from './info.js';
@@ -19,7 +19,7 @@ export const USAGE = `Usage:
   xarxa --version | --help
 
 Models:
-${MODEL_NAMES.map((n) => `  ${n.padEnd(15)} ${MODELS[n].description}`).join('\n')}
+${MODEL_NAMES.map((n) => `  ${n.padEnd(15)} ${describeRun(MODELS[n])}`).join('\n')}
 
 Options of run:
   --epochs N        epochs (default: the notebook's: 10, 20, 10)
@@ -46,9 +46,22 @@ function int(value: string | undefined, name: string, min: number): number | und
   return n;
 }
 
+// Options that take a number: '--epochs -1' must reach their check as a value
+// ('must be an integer >= 0'), not be parsed as an option named '-1'.
+const NUMBER_OPTIONS = ['--epochs', '--batch-size', '--seed', '--verbose'];
+
+function joinNegativeValues(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (NUMBER_OPTIONS.includes(args[i]) && /^-\d/.test(args[i + 1] ?? '')) out.push(`${args[i]}=${args[++i]}`);
+    else out.push(args[i]);
+  }
+  return out;
+}
+
 async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args,
+    args: joinNegativeValues(args),
     allowPositionals: true,
     options: {
       epochs: { type: 'string' },

@@ -353,7 +353,8 @@ export class Sequential implements WeightOwner {
     const steps = Math.ceil(o.n / o.batchSize);
     const metrics = this.compiled!.metrics;
     const epochSeconds: number[] = [];
-    history.params = { verbose: o.verbose, epochs: o.epochs, steps, samples: o.n, batchSize: o.batchSize, device: this.device, epochSeconds };
+    const epochSteps: number[] = []; // batches trained in each recorded epoch (fewer than steps: cut short)
+    history.params = { verbose: o.verbose, epochs: o.epochs, steps, samples: o.n, batchSize: o.batchSize, device: this.device, epochSeconds, epochSteps };
     const random = new Random(nextSeed());
     const batchHooks = wantsBatchHooks(o.callbacks);
     // With TerminateOnNaN a non-finite loss stops training and fit returns the
@@ -424,6 +425,7 @@ export class Sequential implements WeightOwner {
         if (metrics.length) logs.val_acc = logs.val_accuracy = vl.acc;
       }
       epochSeconds.push((performance.now() - started) / 1000);
+      epochSteps.push(totals.batches);
       bar.done(totals.batches, display(logs));
       // As in Keras, every callback gets the same logs and the history records
       // them last, so a quantity one callback adds (a custom metric) reaches

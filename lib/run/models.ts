@@ -14,8 +14,10 @@ export type DatasetName = 'mnist' | 'fashion-mnist' | 'cifar10';
 
 export interface NotebookModel {
   name: string;
-  /** One line for `xarxa run --help`. */
+  /** The data and the network, one line (settings() adds the training settings). */
   description: string;
+  /** Said after the settings, e.g. that the model is not in the notebook. */
+  note?: string;
   dataset: DatasetName;
   epochs: number;
   batchSize: number;
@@ -54,7 +56,7 @@ function cnn(): Sequential {
 export const MODELS: Record<string, NotebookModel> = {
   'mnist-dense': {
     name: 'mnist-dense',
-    description: 'MNIST digits, Dense 32-16-10 (10 epochs)',
+    description: 'MNIST digits, Dense 32-16-10',
     dataset: 'mnist',
     epochs: 10,
     batchSize: 128,
@@ -64,7 +66,7 @@ export const MODELS: Record<string, NotebookModel> = {
   },
   'cifar10-dense': {
     name: 'cifar10-dense',
-    description: 'CIFAR-10, Dense 32-16-10 on the flattened 32x32x3 pixels (20 epochs)',
+    description: 'CIFAR-10, Dense 32-16-10 on the flattened 32x32x3 pixels',
     dataset: 'cifar10',
     epochs: 20,
     batchSize: 128,
@@ -74,7 +76,7 @@ export const MODELS: Record<string, NotebookModel> = {
   },
   'cifar10-cnn': {
     name: 'cifar10-cnn',
-    description: 'CIFAR-10, Conv2D/MaxPooling2D x2 + Dense 16-10 (10 epochs, validation split 0.2)',
+    description: 'CIFAR-10, Conv2D/MaxPooling2D x2 + Dense 16-10',
     dataset: 'cifar10',
     epochs: 10,
     batchSize: 128,
@@ -84,7 +86,8 @@ export const MODELS: Record<string, NotebookModel> = {
   },
   'fashion-dense': {
     name: 'fashion-dense',
-    description: 'Fashion-MNIST, Dense 32-16-10 (10 epochs; not in the notebook)',
+    description: 'Fashion-MNIST, Dense 32-16-10',
+    note: 'not in the notebook',
     dataset: 'fashion-mnist',
     epochs: 10,
     batchSize: 128,
@@ -100,4 +103,11 @@ export function getModel(name: string): NotebookModel {
   const model = MODELS[name];
   if (!model) throw new Error(`unknown model '${name}' (expected one of: ${MODEL_NAMES.join(', ')})`);
   return model;
+}
+
+/** The model's line with its training settings: the defaults, or what a run uses. */
+export function describeRun(spec: NotebookModel, epochs = spec.epochs, batchSize = spec.batchSize): string {
+  const settings = [`${epochs} epoch${epochs === 1 ? '' : 's'}`, `batch ${batchSize}`];
+  if (spec.validationSplit > 0) settings.push(`validation split ${spec.validationSplit}`);
+  return `${spec.description} (${settings.join(', ')}${spec.note ? `; ${spec.note}` : ''})`;
 }

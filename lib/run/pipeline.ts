@@ -19,7 +19,7 @@ import { writeReport } from '../report/index.js';
 import type { ProgressStream } from '../models/progress.js';
 import { describeDevice } from '../models/summary.js';
 import type { History } from '../models/history.js';
-import { getModel } from './models.js';
+import { describeRun, getModel } from './models.js';
 import { loadNotebookData } from './data.js';
 import { savePlaceholder, saveWithHeading } from './figures.js';
 import { versions } from './versions.js';
@@ -143,7 +143,9 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
   checkInt(options.seed, 'seed', 0);
   const epochs = options.epochs ?? spec.epochs;
   const batchSize = options.batchSize ?? spec.batchSize;
+  // The device is settled before any work: a CUDA that is not usable (--device or XARXA_DEVICE) fails here.
   if (options.device) setBackend(options.device);
+  else getBackend();
   if (options.seed !== undefined) setSeed(options.seed);
   const random = options.seed !== undefined ? seededRandom(options.seed) : Math.random;
   const timings: Record<string, number> = {};
@@ -156,7 +158,7 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
   };
 
   // 1. Data (the report folder is made once there is data to report on)
-  log(`xarxa run ${spec.name}: ${spec.description}`);
+  log(`xarxa run ${spec.name}: ${describeRun(spec, epochs, batchSize)}`);
   const data = await loadNotebookData(spec.dataset, { data: options.data, download: options.download, fallback: options.fallback }, log);
   const dir = options.out ? path.resolve(options.out) : await freshDir(path.resolve('reports', `${spec.name}-${timestamp()}`));
   await fs.mkdir(dir, { recursive: true });
@@ -217,8 +219,15 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
     options.signal?.removeEventListener('abort', onAbort);
   }
   lap('fit');
+  // Recorded epochs; the last may be cut short by Ctrl-C (Keras records it too).
   const epochsCompleted = history.epoch.length;
-  if (interrupted) log(`Training interrupted: ${epochsCompleted} of ${epochs} epochs recorded (the last one may be partial).`);
+  const stepsTrained = (history.params.epochSteps as number[] | undefined) ?? [];
+  const lastPartial = stepsTrained.length > 0 && stepsTrained[stepsTrained.length - 1] < (history.params.steps as number);
+  const fullEpochs = epochsCompleted - (lastPartial ? 1 : 0);
+  if (interrupted) {
+    log(`Training interrupted: ${epochsCompleted} of ${epochs} epochs recorded` +
+      (lastPartial ? `, the last one partial (${stepsTrained[stepsTrained.length - 1]} of ${history.params.steps} batches).` : '.'));
+  }
 
   // 6. Evaluate
   const [testLoss, testAccuracy] = (await model.evaluate(xt, yt, { batchSize, verbose, stream })) as number[];
@@ -259,7 +268,10 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
 
   // 9. The report folder
   const notes = [...data.notes];
-  if (interrupted) notes.push(`Training was interrupted (Ctrl-C): ${epochsCompleted} of ${epochs} epochs were recorded, the last one possibly partial; the scores are those of the model as trained so far.`);
+  if (interrupted) {
+    const partial = lastPartial ? `, the last one partial (${stepsTrained[stepsTrained.length - 1]} of ${history.params.steps} batches; its time is not an epoch's)` : '';
+    notes.push(`Training was interrupted (Ctrl-C): ${epochsCompleted} of ${epochs} epochs were recorded${partial}; the scores are those of the model as trained so far.`);
+  }
   if (epochsCompleted === 0) notes.push('No epoch was trained: the scores are those of the untrained model.');
   const v = versions();
   const settings: Record<string, string | number | boolean> = {
@@ -269,7 +281,8 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
     'training samples': x.shape[0],
     'test samples': xt.shape[0],
     epochs,
-    'epochs completed': epochsCompleted,
+    'epochs completed': fullEpochs,
+    ...(lastPartial ? { 'last epoch': `partial: ${stepsTrained[stepsTrained.length - 1]} of ${history.params.steps} batches` } : {}),
     'batch size': batchSize,
     'validation split': spec.validationSplit,
     optimizer: LEARNING_RATE_NOTE,
@@ -303,7 +316,7 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
     `${title}: ${spec.name}`,
     `data source: ${data.source}`,
     `device: ${device}`,
-    `epochs: ${epochsCompleted} of ${epochs}${interrupted ? ' (interrupted)' : ''}, batch size ${batchSize}, validation split ${spec.validationSplit}`,
+    `epochs: ${fullEpochs} of ${epochs}${lastPartial ? ' and a partial one' : ''}${interrupted ? ' (interrupted)' : ''}, batch size ${batchSize}, validation split ${spec.validationSplit}`,
     `test loss: ${testLoss.toFixed(4)}`,
     `test accuracy: ${testAccuracy.toFixed(4)}`,
     `misclassified: ${errors.length} of ${xTest.shape[0]}`,
@@ -323,7 +336,8 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
     interrupted,
     device,
     backend: getBackend(),
-    epochs: { requested: epochs, completed: epochsCompleted },
+    epochs: { requested: epochs, completed: fullEpochs, recorded: epochsCompleted, lastPartial },
+    epochSteps: stepsTrained,
     batchSize,
     validationSplit: spec.validationSplit,
     seed: options.seed ?? null,

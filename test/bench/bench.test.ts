@@ -94,6 +94,58 @@ describe('bench results', () => {
   });
 });
 
+describe('bench data folder and GPU table', () => {
+  it('finds the data from --data, XARXA_BENCH_DATA, then the first XARXA_DATASETS_DIR folder with mnist/', async () => {
+    const { sharedDataDir, setDataDir } = await import('../../bench/lib/data.js');
+    const saved = { bench: process.env.XARXA_BENCH_DATA, datasets: process.env.XARXA_DATASETS_DIR };
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'xarxa-bench-data-'));
+    try {
+      fs.mkdirSync(path.join(root, 'b', 'mnist'), { recursive: true });
+      delete process.env.XARXA_BENCH_DATA;
+      process.env.XARXA_DATASETS_DIR = [path.join(root, 'a'), path.join(root, 'b')].join(path.delimiter);
+      expect(sharedDataDir()).toBe(path.join(root, 'b'));
+      process.env.XARXA_BENCH_DATA = path.join(root, 'c');
+      expect(sharedDataDir()).toBe(path.join(root, 'c'));
+      setDataDir(path.join(root, 'd'));
+      expect(sharedDataDir()).toBe(path.join(root, 'd'));
+    } finally {
+      setDataDir(undefined);
+      for (const [k, v] of [['XARXA_BENCH_DATA', saved.bench], ['XARXA_DATASETS_DIR', saved.datasets]] as const)
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("in the GPU table the headline row reads 1 and the other xarxa rows their ratio to it; rows without numbers read nothing", () => {
+    const cuda = engine('xarxa-cuda', [2.3, 2.0], [1, 1]);
+    const nograph = engine('xarxa-cuda-nograph', [2.3, 2.0], [2, 2]);
+    const torch = { ...engine('torch-eager', [2.3, 2.0], [4, 4]), status: 'unavailable' as const, reason: 'no torch' };
+    for (const e of [cuda, nograph]) finishEngine(e, true);
+    const result: BenchResult = {
+      suite: 'gpu',
+      date: '2026-11-29',
+      quick: false,
+      command: 'npm run bench -- --suite gpu',
+      host: { cpu: 'cpu', cores: 16, memoryBytes: 2 ** 30, os: 'linux', node: 'v20' },
+      loadAverage: { start: [0, 0, 0] },
+      protocol: 'protocol',
+      models: [
+        {
+          model: 'mnist-dense',
+          title: 'MNIST dense',
+          data: { model: 'mnist-dense', source: 'real', name: 'MNIST', description: 'MNIST', n: 1280, shape: [784] },
+          engines: [cuda, nograph, torch],
+          ratios: { 'xarxa-cuda-nograph': 2 },
+          targets: [],
+        },
+      ],
+    };
+    const rows = toMarkdown(result).split('\n').filter((l) => l.startsWith('| xarxa') || l.startsWith('| torch'));
+    expect(rows.map((l) => l.split('|')[7].trim())).toEqual(['1', '2.00x', '']);
+  });
+});
+
 describe('npm run bench (short real runs)', () => {
   it('runs xarxa on MNIST-shaped data and writes JSON and Markdown', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xarxa-bench-'));

@@ -76,6 +76,7 @@ describe('xarxa (the command)', () => {
       [['run'], /which model/],
       [['run', 'resnet'], /unknown model 'resnet'/],
       [['run', 'mnist-dense', '--epochs', 'ten'], /--epochs must be an integer >= 0, received 'ten'/],
+      [['run', 'mnist-dense', '--epochs', '-1'], /--epochs must be an integer >= 0, received '-1'/],
       [['run', 'mnist-dense', '--device', 'tpu'], /--device must be cpu, cuda or cuda:N/],
       [['run', 'mnist-dense', '--frobnicate'], /Unknown option '--frobnicate'/],
       [['launch'], /unknown command 'launch'/],
@@ -86,6 +87,19 @@ describe('xarxa (the command)', () => {
       expect(r.stderr).toContain('Usage:');
     }
     expect(xarxa(['--help']).stdout).toContain('xarxa run <model> [options]');
+  });
+
+  it('a bad XARXA_DEVICE fails before any data is read or any file written', () => {
+    const out = path.join(tmp, 'bad-device');
+    const r = spawnSync(process.execPath, ['--import', TSX, MAIN, 'run', 'mnist-dense', '--out', out], {
+      cwd: tmp,
+      env: { ...env, XARXA_DEVICE: 'tpu' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/XARXA_DEVICE: unknown device 'tpu'/);
+    expect(fs.existsSync(out)).toBe(false);
   });
 
   it('fails with the loader message for CIFAR-10 with no data', () => {

@@ -84,7 +84,8 @@ describe('runNotebook', () => {
     const metrics = JSON.parse(read(result.dir, 'metrics.json'));
     expect(metrics.model).toBe('mnist-dense');
     expect(metrics.samples).toEqual({ train: 600, test: 120 });
-    expect(metrics.epochs).toEqual({ requested: 1, completed: 1 });
+    expect(metrics.epochs).toEqual({ requested: 1, completed: 1, recorded: 1, lastPartial: false });
+    expect(metrics.epochSteps).toEqual([5]); // 600 samples, batch 128
     expect(metrics.batchSize).toBe(128);
     expect(metrics.history.loss).toHaveLength(1);
     expect(metrics.history.acc).toBeUndefined();
@@ -162,7 +163,12 @@ describe('runNotebook', () => {
     expect(result.epochsCompleted).toBe(2);
     expectCompleteReport(result.dir);
     expect(read(result.dir, 'report.html')).toContain('Training was interrupted (Ctrl-C): 2 of 500 epochs');
-    expect(JSON.parse(read(result.dir, 'metrics.json')).interrupted).toBe(true);
+    const metrics = JSON.parse(read(result.dir, 'metrics.json'));
+    expect(metrics.interrupted).toBe(true);
+    // The second epoch was cut short after its first batch: recorded (as Keras does), but not a completed epoch.
+    expect(metrics.epochs).toEqual({ requested: 500, completed: 1, recorded: 2, lastPartial: true });
+    expect(metrics.epochSteps).toEqual([5, 1]);
+    expect(read(result.dir, 'report.html')).toContain('the last one partial (1 of 5 batches');
   });
 
   it('rejects an unknown model and bad numbers', async () => {
