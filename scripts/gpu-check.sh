@@ -53,7 +53,10 @@ step selftest-nchw env XARXA_CUDNN_LAYOUT=nchw build/Release/xarxa_cuda_selftest
 step info node --import tsx --input-type=module -e "import * as xa from './lib/index.ts'; console.log(JSON.stringify({status: xa.backend.cudaStatus(), info: xa.backend.cudaStatus().available ? xa.backend.info('cuda:0') : null}, null, 1))"
 # No usable GPU (no driver, no device, a library that would not load): the remaining steps could only fail,
 # slowly, on lease time. Say why and write the report of what ran.
-if ! grep -q '"available": true' "$LOG_DIR/info.log"; then
+if [ "${STATUS[info]}" != 0 ]; then
+  echo "== gpu-check: the device check itself failed (the addon? see info in gpu-check-logs.txt): the GPU steps are skipped"
+  GPU_OK=0
+elif ! grep -q '"available": true' "$LOG_DIR/info.log"; then
   echo "== gpu-check: no usable GPU, the GPU steps are skipped: $(grep -o '"error": "[^"]*"' "$LOG_DIR/info.log" | head -1)"
   GPU_OK=0
 else
@@ -102,7 +105,7 @@ let info = null; try { info = JSON.parse((read("info.log") || "").slice((read("i
 const report = {
   date: new Date().toISOString(),
   status: JSON.parse(process.argv[2]),
-  gpu: process.argv[6] === "1" ? "usable" : "none usable: the GPU steps were skipped (see device.status.error)",
+  gpu: process.argv[6] === "1" ? "usable" : "the GPU steps were skipped: no usable GPU (device.status.error) or the device check failed (status.info)",
   seconds: JSON.parse(process.argv[3]),
   totalSeconds: Number(process.argv[4]),
   device: info,

@@ -1,14 +1,5 @@
 import { parseDataFormat, type DataFormat } from '../backend.js';
-import {
-  Layer,
-  type LayerArgs,
-  type ActivationName,
-  checkActivation,
-  checkOptions,
-  checkPadding,
-  intPair,
-  positiveInt,
-} from './layer.js';
+import { Layer, type LayerArgs, type ActivationName, checkActivation, checkOptions, checkPadding, intPair, positiveInt, isOptions, trailingOptions } from './layer.js';
 
 export interface Conv2DArgs extends LayerArgs {
   filters?: number;
@@ -36,9 +27,11 @@ export class Conv2D extends Layer {
   readonly dataFormat: DataFormat;
   readonly useBias: boolean;
 
-  constructor(filters: number | Conv2DArgs, kernelSize?: number | [number, number], args: Conv2DArgs = {}) {
-    const opts: Conv2DArgs =
-      typeof filters === 'object' && filters !== null ? { ...filters } : { ...args, filters: filters as number, kernelSize };
+  constructor(filters: number | Conv2DArgs, kernelSize?: number | [number, number], args?: Conv2DArgs) {
+    const first = isOptions(filters, 'Conv2D');
+    // new Conv2D({ ... }) takes nothing after its options object.
+    const rest = trailingOptions<Conv2DArgs>(first ? (kernelSize ?? args) : args, first, 'Conv2D');
+    const opts: Conv2DArgs = first ? { ...(filters as Conv2DArgs) } : { ...rest, filters: filters as number, kernelSize };
     checkOptions(opts, OPTIONS, 'Conv2D');
     super('Conv2D', opts);
     this.filters = positiveInt(opts.filters, 'Conv2D: filters');

@@ -1,4 +1,4 @@
-import { Layer, type LayerArgs, type ActivationName, checkActivation, checkOptions, positiveInt } from './layer.js';
+import { Layer, type LayerArgs, type ActivationName, checkActivation, checkOptions, positiveInt, isOptions, trailingOptions } from './layer.js';
 
 export interface DenseArgs extends LayerArgs {
   units?: number;
@@ -14,8 +14,10 @@ export class Dense extends Layer {
   readonly activation: ActivationName;
   readonly useBias: boolean;
 
-  constructor(units: number | DenseArgs, args: DenseArgs & { inputDim?: number } = {}) {
-    const opts: DenseArgs & { inputDim?: number } = typeof units === 'object' && units !== null ? { ...units } : { ...args, units: units as number };
+  constructor(units: number | DenseArgs, args?: DenseArgs & { inputDim?: number }) {
+    const first = isOptions(units, 'Dense');
+    const rest = trailingOptions<DenseArgs & { inputDim?: number }>(args, first, 'Dense');
+    const opts: DenseArgs & { inputDim?: number } = first ? { ...(units as DenseArgs) } : { ...rest, units: units as number };
     checkOptions(opts, OPTIONS, 'Dense');
     if (opts.inputDim !== undefined && opts.inputShape === undefined) opts.inputShape = [positiveInt(opts.inputDim, 'Dense: inputDim')];
     super('Dense', opts);

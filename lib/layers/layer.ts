@@ -112,6 +112,27 @@ export function checkPadding(value: unknown, where: string): 'valid' | 'same' {
   return value;
 }
 
+/**
+ * The options object that follows a layer's leading values (new Dense(10, { activation })):
+ * {} when there is none. A number, string, array or null there is an error (it would be
+ * ignored), and so is a second options object after an options object (new X({...}, {...})).
+ */
+export function trailingOptions<T extends object>(rest: unknown, firstIsOptions: boolean, where: string): T {
+  const empty = typeof rest === 'object' && rest !== null && !Array.isArray(rest) && Object.keys(rest).length === 0;
+  if (rest === undefined || (firstIsOptions && empty)) return {} as T;
+  if (firstIsOptions) throw new TypeError(`${where}: options were given twice (an options object, then ${JSON.stringify(rest)}); put them in one object`);
+  if (typeof rest !== 'object' || rest === null || Array.isArray(rest)) {
+    throw new TypeError(`${where}: expected an options object after the leading values, received ${JSON.stringify(rest)}`);
+  }
+  return rest as T;
+}
+
+/** Whether a layer's first argument is its options object (else a leading value such as units). */
+export function isOptions(first: unknown, where: string): boolean {
+  if (first === null) throw new TypeError(`${where}: expected a value or an options object, received null`);
+  return typeof first === 'object' && !Array.isArray(first);
+}
+
 export function checkOptions(args: object, allowed: readonly string[], where: string): void {
   // A number or array where the options object belongs would otherwise pass with every option at its default.
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {

@@ -1,5 +1,5 @@
 import { parseDataFormat, type DataFormat } from '../backend.js';
-import { Layer, type LayerArgs, checkOptions, checkPadding, intPair } from './layer.js';
+import { Layer, type LayerArgs, checkOptions, checkPadding, intPair, isOptions, trailingOptions } from './layer.js';
 
 export interface Pooling2DArgs extends LayerArgs {
   poolSize?: number | [number, number];
@@ -20,10 +20,13 @@ abstract class Pooling2D extends Layer {
   readonly padding: 'valid' | 'same';
   readonly dataFormat: DataFormat;
 
-  protected constructor(className: string, poolSize: number | [number, number] | Pooling2DArgs | undefined, rest: Pooling2DArgs) {
+  protected constructor(className: string, poolSize: number | [number, number] | Pooling2DArgs | undefined, rest: Pooling2DArgs | undefined) {
     // Keras' MaxPooling2D((2, 2)) or MaxPooling2D(2, strides=...): the pool size may come first.
-    const positional = typeof poolSize === 'number' || Array.isArray(poolSize);
-    const args: Pooling2DArgs = positional ? { ...rest, poolSize: poolSize as number | [number, number] } : (poolSize ?? rest);
+    const first = poolSize !== undefined && isOptions(poolSize, className);
+    const extra = trailingOptions<Pooling2DArgs>(rest, first, className);
+    const args: Pooling2DArgs = first
+      ? { ...(poolSize as Pooling2DArgs) }
+      : { ...extra, ...(poolSize !== undefined ? { poolSize: poolSize as number | [number, number] } : {}) };
     checkOptions(args, OPTIONS, className);
     super(className, args);
     this.poolSize = intPair(args.poolSize ?? 2, `${className}: poolSize`);
@@ -51,7 +54,7 @@ abstract class Pooling2D extends Layer {
 
 /** Keras MaxPooling2D: padded cells never win; ties go to the first maximum. */
 export class MaxPooling2D extends Pooling2D {
-  constructor(poolSize?: number | [number, number] | Pooling2DArgs, args: Pooling2DArgs = {}) {
+  constructor(poolSize?: number | [number, number] | Pooling2DArgs, args?: Pooling2DArgs) {
     super('MaxPooling2D', poolSize, args);
   }
   get className(): string {
@@ -61,7 +64,7 @@ export class MaxPooling2D extends Pooling2D {
 
 /** Keras AveragePooling2D: averages over the real (unpadded) cells of each window. */
 export class AveragePooling2D extends Pooling2D {
-  constructor(poolSize?: number | [number, number] | Pooling2DArgs, args: Pooling2DArgs = {}) {
+  constructor(poolSize?: number | [number, number] | Pooling2DArgs, args?: Pooling2DArgs) {
     super('AveragePooling2D', poolSize, args);
   }
   get className(): string {

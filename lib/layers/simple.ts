@@ -1,5 +1,5 @@
 import { parseDataFormat, type DataFormat } from '../backend.js';
-import { Layer, type LayerArgs, type ActivationName, checkActivation, checkOptions } from './layer.js';
+import { Layer, type LayerArgs, type ActivationName, checkActivation, checkOptions, isOptions, trailingOptions } from './layer.js';
 
 export interface FlattenArgs extends LayerArgs {
   dataFormat?: DataFormat | 'channels_last' | 'channels_first';
@@ -33,8 +33,10 @@ export interface DropoutArgs extends LayerArgs {
 export class Dropout extends Layer {
   readonly rate: number;
   readonly seed?: number;
-  constructor(rate: number | DropoutArgs, args: DropoutArgs = {}) {
-    const opts: DropoutArgs = typeof rate === 'object' && rate !== null ? { ...rate } : { ...args, rate: rate as number };
+  constructor(rate: number | DropoutArgs, args?: DropoutArgs) {
+    const first = isOptions(rate, 'Dropout');
+    const rest = trailingOptions<DropoutArgs>(args, first, 'Dropout');
+    const opts: DropoutArgs = first ? { ...(rate as DropoutArgs) } : { ...rest, rate: rate as number };
     checkOptions(opts, ['rate', 'seed', 'inputShape', 'batchInputShape', 'name'], 'Dropout');
     super('Dropout', opts);
     if (typeof opts.rate !== 'number' || !(opts.rate >= 0 && opts.rate < 1)) {
@@ -64,8 +66,10 @@ export interface ActivationArgs extends LayerArgs {
 /** A standalone activation, like keras.layers.Activation('relu'). */
 export class Activation extends Layer {
   readonly activation: ActivationName;
-  constructor(activation: ActivationName | ActivationArgs, args: ActivationArgs = {}) {
-    const opts: ActivationArgs = typeof activation === 'object' && activation !== null ? { ...activation } : { ...args, activation };
+  constructor(activation: ActivationName | ActivationArgs, args?: ActivationArgs) {
+    const first = isOptions(activation, 'Activation');
+    const rest = trailingOptions<ActivationArgs>(args, first, 'Activation');
+    const opts: ActivationArgs = first ? { ...(activation as ActivationArgs) } : { ...rest, activation: activation as ActivationName };
     checkOptions(opts, ['activation', 'inputShape', 'batchInputShape', 'name'], 'Activation');
     super('Activation', opts);
     if (opts.activation === undefined) throw new TypeError('Activation: activation is required');

@@ -18,7 +18,7 @@ import * as plot from '../plot/index.js';
 import { writeReport } from '../report/index.js';
 import type { ProgressStream } from '../models/progress.js';
 import { describeDevice } from '../models/summary.js';
-import type { History } from '../models/history.js';
+import { History } from '../models/history.js';
 import { describeRun, getModel } from './models.js';
 import { loadNotebookData } from './data.js';
 import { savePlaceholder, saveWithHeading } from './figures.js';
@@ -64,7 +64,10 @@ export interface RunResult {
   testLoss: number;
   testAccuracy: number;
   epochsRequested: number;
+  /** Epochs trained in full (as metrics.json's epochs.completed). */
   epochsCompleted: number;
+  /** Epochs in the history: one more than epochsCompleted when Ctrl-C cut the last one short. */
+  epochsRecorded: number;
   interrupted: boolean;
   fallback: boolean;
   timings: Record<string, number>;
@@ -198,9 +201,9 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
     model.stopTraining = true;
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
-  let history: History;
+  let history: History = new History(); // stays empty when Ctrl-C came before training began
   try {
-    history = await model.fit(x, y, {
+    if (!interrupted) history = await model.fit(x, y, {
       batchSize,
       epochs,
       validationSplit: spec.validationSplit,
@@ -208,7 +211,8 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
       stream,
       callbacks: [
         {
-          // fit clears stopTraining when it starts: an abort that came earlier is applied here.
+          // fit clears stopTraining when it starts: an abort that came while fit set up is applied
+          // here (as in Keras, the first epoch then trains one batch).
           onTrainBegin: () => {
             if (options.signal?.aborted) model.stopTraining = true;
           },
@@ -220,12 +224,12 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
   }
   lap('fit');
   // Recorded epochs; the last may be cut short by Ctrl-C (Keras records it too).
-  const epochsCompleted = history.epoch.length;
+  const recordedEpochs = history.epoch.length;
   const stepsTrained = (history.params.epochSteps as number[] | undefined) ?? [];
   const lastPartial = stepsTrained.length > 0 && stepsTrained[stepsTrained.length - 1] < (history.params.steps as number);
-  const fullEpochs = epochsCompleted - (lastPartial ? 1 : 0);
+  const fullEpochs = recordedEpochs - (lastPartial ? 1 : 0);
   if (interrupted) {
-    log(`Training interrupted: ${epochsCompleted} of ${epochs} epochs recorded` +
+    log(`Training interrupted: ${recordedEpochs} of ${epochs} epochs recorded` +
       (lastPartial ? `, the last one partial (${stepsTrained[stepsTrained.length - 1]} of ${history.params.steps} batches).` : '.'));
   }
 
@@ -251,7 +255,7 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
   // 8. Figures
   const h = cleanHistory(history);
   const modelTitle = `${title} ${spec.name}`;
-  if (epochsCompleted > 0) {
+  if (recordedEpochs > 0) {
     await plot.history(h, { file: file('history.png'), title: `${modelTitle}: training history` });
   } else {
     await savePlaceholder(file('history.png'), `${modelTitle}: training history`, 'No epochs were trained.');
@@ -270,9 +274,9 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
   const notes = [...data.notes];
   if (interrupted) {
     const partial = lastPartial ? `, the last one partial (${stepsTrained[stepsTrained.length - 1]} of ${history.params.steps} batches; its time is not an epoch's)` : '';
-    notes.push(`Training was interrupted (Ctrl-C): ${epochsCompleted} of ${epochs} epochs were recorded${partial}; the scores are those of the model as trained so far.`);
+    notes.push(`Training was interrupted (Ctrl-C): ${recordedEpochs} of ${epochs} epochs were recorded${partial}; the scores are those of the model as trained so far.`);
   }
-  if (epochsCompleted === 0) notes.push('No epoch was trained: the scores are those of the untrained model.');
+  if (recordedEpochs === 0) notes.push('No epoch was trained: the scores are those of the untrained model.');
   const v = versions();
   const settings: Record<string, string | number | boolean> = {
     model: spec.name,
@@ -300,7 +304,7 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
     device,
     timings: { ...timings },
     // With no epoch trained the figure shows empty axes (xa.plot.history needs the series' names).
-    history: epochsCompleted > 0 ? h : { history: { accuracy: [], loss: [] }, epoch: [] },
+    history: recordedEpochs > 0 ? h : { history: { accuracy: [], loss: [] }, epoch: [] },
     confusionMatrix: cm,
     labelNames: data.labelNames,
     classificationReport: reportText,
@@ -336,7 +340,7 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
     interrupted,
     device,
     backend: getBackend(),
-    epochs: { requested: epochs, completed: fullEpochs, recorded: epochsCompleted, lastPartial },
+    epochs: { requested: epochs, completed: fullEpochs, recorded: recordedEpochs, lastPartial },
     epochSteps: stepsTrained,
     batchSize,
     validationSplit: spec.validationSplit,
@@ -369,7 +373,8 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
     testLoss,
     testAccuracy,
     epochsRequested: epochs,
-    epochsCompleted,
+    epochsCompleted: fullEpochs,
+    epochsRecorded: recordedEpochs,
     interrupted,
     fallback: data.fallback,
     timings,

@@ -225,6 +225,7 @@ ConvLayout CudaBackend::conv_layout(ConvPlan& plan, ConvDirection d, const char*
     if (candidates.empty() || any_deterministic(nchw)) {
       nhwc_failures = candidates.empty() ? "cuDNN offers no FP32 algorithm" : "cuDNN offers no deterministic FP32 algorithm";
       layout = ConvLayout::NCHW;
+      a.nhwc_fallback = std::move(candidates);
       candidates = std::move(nchw);
     }
   }
@@ -280,6 +281,14 @@ bool CudaBackend::run_conv(ConvPlan& plan, ConvDirection d, const char* op,
     a.candidates = std::move(nchw);
     if (!a.candidates.empty()) return false;
     why = "cuDNN offers no FP32 algorithm";
+  }
+  // NCHW was chosen for a deterministic algorithm and none runs: NHWC's others rather than an error.
+  if (a.layout == ConvLayout::NCHW && !a.nhwc_fallback.empty()) {
+    a.layout = ConvLayout::NHWC;
+    a.candidates = std::move(a.nhwc_fallback);
+    a.nhwc_fallback.clear();
+    a.nhwc_failures.clear();
+    return false;
   }
   if (a.layout == ConvLayout::NCHW && !a.nhwc_failures.empty()) why = "in NHWC: " + a.nhwc_failures + "; in NCHW: " + why;
   throw Error(std::string("cuda ") + op + ": no cuDNN " + direction_name(d) + " algorithm could run " +

@@ -49,6 +49,9 @@ struct ConvAlgos {
   ConvLayout layout = ConvLayout::NHWC;
   std::vector<Candidate> candidates;
   std::string nhwc_failures;  // why no NHWC algorithm ran, once this direction moved to NCHW
+  // NHWC's non-deterministic algorithms, kept when the direction moved to NCHW for a
+  // deterministic one: run rather than fail if no NCHW algorithm runs.
+  std::vector<Candidate> nhwc_fallback;
 };
 
 // cuDNN's view of a convolution's tensors in one layout.

@@ -160,7 +160,8 @@ describe('runNotebook', () => {
     const stream = { isTTY: false, write: (s: string) => (s.startsWith('Epoch 2/') && controller.abort(), true) };
     const { result } = await run({ model: 'mnist-dense', data: mnistDir, epochs: 500, verbose: 1, stream, signal: controller.signal });
     expect(result.interrupted).toBe(true);
-    expect(result.epochsCompleted).toBe(2);
+    expect(result.epochsCompleted).toBe(1);
+    expect(result.epochsRecorded).toBe(2);
     expectCompleteReport(result.dir);
     expect(read(result.dir, 'report.html')).toContain('Training was interrupted (Ctrl-C): 2 of 500 epochs');
     const metrics = JSON.parse(read(result.dir, 'metrics.json'));

@@ -33,6 +33,14 @@ describe('layer configuration (Keras defaults and forms)', () => {
     // A number where the options belong once gave a layer with every option at its default.
     expect(() => new xa.layers.Flatten(2 as never)).toThrow(/Flatten: expected an options object/);
     expect(() => new xa.layers.MaxPooling2D(0)).toThrow(/poolSize must be a positive integer/);
+    // ... and a value after the leading ones was dropped without a word (Keras would read MaxPooling2D(2, 1) as strides 1).
+    expect(() => new xa.layers.MaxPooling2D(2, 1 as never)).toThrow(/MaxPooling2D: expected an options object after the leading values, received 1/);
+    expect(() => new xa.layers.Conv2D(8, 3, 2 as never)).toThrow(/Conv2D: expected an options object after the leading values, received 2/);
+    expect(() => new xa.layers.Dense(10, 'relu' as never)).toThrow(/Dense: expected an options object after the leading values, received "relu"/);
+    expect(() => new xa.layers.Dropout(0.5, 1 as never)).toThrow(/Dropout: expected an options object/);
+    expect(() => new xa.layers.MaxPooling2D({ poolSize: 3 }, { strides: 1 })).toThrow(/MaxPooling2D: options were given twice/);
+    expect(() => new xa.layers.MaxPooling2D(null as never)).toThrow(/MaxPooling2D: expected a value or an options object, received null/);
+    expect(new xa.layers.MaxPooling2D(undefined, { strides: 1 }).strides).toEqual([1, 1]);
   });
 
   it('computes TF output shapes for the notebook CNN (same padding, asymmetric pooling) and 19,050 parameters', () => {

@@ -184,6 +184,14 @@ describe.skipIf(!emulated)('CUDA faults, on the emulator', () => {
     expect(r.stdout.trim(), r.stderr).toBe('same');
   });
 
+  it('NCHW chosen for its deterministic algorithm but none runs there: NHWC\'s non-deterministic ones train, not an error', () => {
+    const r = run({ XARXA_CUDA_EMULATOR_NO_NHWC: 'bwd_filter:1', XARXA_CUDA_EMULATOR_FAIL_ALGOS: 'bwd_filter:nchw' }, 'cnn', 64);
+    expect(r.error).toBeUndefined();
+    const losses = r.ok!.split(' ').map(Number);
+    expect(losses).toHaveLength(3);
+    losses.forEach((l, i) => expect(l).toBeCloseTo(nhwcLosses()[i], 5));
+  });
+
   it('cuDNN can run no forward algorithm: the error lists what each said', () => {
     const r = run({ XARXA_CUDA_EMULATOR_FAIL_ALGOS: 'fwd:1,fwd:0' }, 'cnn', 64);
     expect(r.error).toMatch(

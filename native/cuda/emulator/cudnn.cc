@@ -8,8 +8,8 @@
 //   XARXA_CUDA_EMULATOR_FAIL_ALGOS  a comma list such as "fwd:1,bwd_data:1,bwd_filter:1"
 //                                   (direction:algorithm): running one of these answers
 //                                   CUDNN_STATUS_NOT_SUPPORTED, to test the backend's fallback;
-//                                   "direction:nhwc" fails every algorithm of that direction on
-//                                   NHWC tensors (the heuristics still offer them)
+//                                   "direction:nhwc" ("direction:nchw") fails every algorithm of that
+//                                   direction on NHWC (NCHW) tensors (the heuristics still offer them)
 //   XARXA_CUDA_EMULATOR_NO_NHWC     "all" or a comma list of directions (fwd, bwd_data,
 //                                   bwd_filter) for which NHWC tensors are not supported at all:
 //                                   the heuristics rank every algorithm NOT_SUPPORTED, as cuDNN
@@ -332,11 +332,11 @@ bool env_lists(const char* var, const std::string& want) {
   return false;
 }
 
-// Whether XARXA_CUDA_EMULATOR_FAIL_ALGOS lists "<direction>:<algo>", or "<direction>:nhwc" for NHWC tensors.
+// Whether XARXA_CUDA_EMULATOR_FAIL_ALGOS lists "<direction>:<algo>", or "<direction>:nhwc" / ":nchw" for the layout.
 bool told_to_fail(Direction d, int algo, const Conv& g) {
   const std::string hook = std::string(algos_for(d).hook) + ":";
   return env_lists("XARXA_CUDA_EMULATOR_FAIL_ALGOS", hook + std::to_string(algo)) ||
-         (g.nhwc && env_lists("XARXA_CUDA_EMULATOR_FAIL_ALGOS", hook + "nhwc"));
+         env_lists("XARXA_CUDA_EMULATOR_FAIL_ALGOS", hook + (g.nhwc ? "nhwc" : "nchw"));
 }
 
 // Whether XARXA_CUDA_EMULATOR_NO_NHWC makes this algorithm's NHWC configuration unsupported.
