@@ -453,7 +453,8 @@ void CudaBackend::pool_backward(PoolKind kind, const WindowParams& p, const floa
                                 const float* dy, float* dx) {
   if (p.batch <= 0 || p.in_h <= 0 || p.in_w <= 0 || p.in_c <= 0) return;
   use_device();
-  launch_pool_backward(stream_, kind, p, x, dy, dx);
+  Scratch argmax(*alloc_, pool_backward_scratch_bytes(kind, p), "pool_backward");
+  launch_pool_backward(stream_, kind, p, x, dy, dx, static_cast<int*>(argmax.get()));
   launched("pool_backward");
 }
 

@@ -75,9 +75,14 @@ void launch_note_non_finite(cudaStream_t s, double* stats, int batch);
 
 // ---- pooling.cu -----------------------------------------------------------------
 void launch_pool_forward(cudaStream_t s, PoolKind kind, const WindowParams& p, const float* x, float* y);
+// Max-pool windows of up to this many cells have their maximum found again for every
+// cell they hold (one kernel); larger ones find it once per window into scratch first.
+constexpr int kMaxPoolRecomputeCells = 4;
+// Device scratch launch_pool_backward needs (`argmax_scratch`): 0 where it needs none.
+size_t pool_backward_scratch_bytes(PoolKind kind, const WindowParams& p);
 // Writes every cell of dx (0 where no window's gradient lands); the same on every run.
 void launch_pool_backward(cudaStream_t s, PoolKind kind, const WindowParams& p, const float* x,
-                          const float* dy, float* dx);
+                          const float* dy, float* dx, int* argmax_scratch);
 
 }  // namespace cuda
 }  // namespace xarxa

@@ -5,7 +5,8 @@
 // per output cell (b, oy, ox, c). Backward: one thread per input cell, which
 // gathers from every window that holds it, in (oy, ox) order: no atomics where
 // windows overlap, so dx is the same on every run, and the same float
-// additions in the same order as the CPU reference.
+// additions in the same order as the CPU reference. (Max pooling over windows
+// larger than 2x2 finds each window's maximum once first, into scratch.)
 #include <math_constants.h>
 
 #include "cuda/kernels.h"
@@ -104,26 +105,50 @@ __global__ void avg_pool_forward_kernel(WindowParams p, const float* x, float* y
   }
 }
 
-// Each window's gradient goes to its first maximum in row-major order (recomputed from x).
+// The first maximum of a window in row-major order, as iy * in_w + ix (-1 for an empty window).
+__device__ int window_argmax(const WindowParams& p, const Window& w, const float* x) {
+  int best = -1;
+  float best_v = -CUDART_INF_F;
+  for (int iy = w.ya; iy < w.yb; iy++)
+    for (int ix = w.xa; ix < w.xb; ix++) {
+      const float v = x[input_index(p, w, iy, ix)];
+      if (best < 0 || v > best_v) {
+        best = iy * p.in_w + ix;
+        best_v = v;
+      }
+    }
+  return best;
+}
+
+// Each window's gradient goes to its first maximum, recomputed here from x for every
+// window that holds the cell: the small windows' way (2x2: 16 reads per cell, one kernel).
 __global__ void max_pool_backward_kernel(WindowParams p, const float* x, const float* dy, float* dx, size_t n) {
   XARXA_GRID_STRIDE(i, n) {
     const Gather g = gather_of(p, i);
+    const int me = g.iy * p.in_w + g.ix;
+    float acc = 0.0f;
+    for (int oy = g.oy0; oy <= g.oy1; oy++)
+      for (int ox = g.ox0; ox <= g.ox1; ox++)
+        if (window_argmax(p, window_at(p, g.b, oy, ox, g.c), x) == me) acc += dy[output_index(p, g.b, oy, ox, g.c)];
+    dx[i] = acc;
+  }
+}
+
+// Larger windows: each window's first maximum once (one thread per output cell) ...
+__global__ void max_pool_argmax_kernel(WindowParams p, const float* x, int* arg, size_t n) {
+  XARXA_GRID_STRIDE(i, n) { arg[i] = window_argmax(p, window_of(p, i), x); }
+}
+
+// ... then each input cell gathers from the windows whose maximum it is, in (oy, ox) order.
+__global__ void max_pool_backward_gather_kernel(WindowParams p, const int* arg, const float* dy, float* dx, size_t n) {
+  XARXA_GRID_STRIDE(i, n) {
+    const Gather g = gather_of(p, i);
+    const int me = g.iy * p.in_w + g.ix;
     float acc = 0.0f;
     for (int oy = g.oy0; oy <= g.oy1; oy++)
       for (int ox = g.ox0; ox <= g.ox1; ox++) {
-        const Window w = window_at(p, g.b, oy, ox, g.c);
-        int best_y = -1, best_x = -1;
-        float best_v = -CUDART_INF_F;
-        for (int iy = w.ya; iy < w.yb; iy++)
-          for (int ix = w.xa; ix < w.xb; ix++) {
-            const float v = x[input_index(p, w, iy, ix)];
-            if (best_y < 0 || v > best_v) {
-              best_y = iy;
-              best_x = ix;
-              best_v = v;
-            }
-          }
-        if (best_y == g.iy && best_x == g.ix) acc += dy[output_index(p, g.b, oy, ox, g.c)];
+        const size_t o = output_index(p, g.b, oy, ox, g.c);
+        if (arg[o] == me) acc += dy[o];
       }
     dx[i] = acc;
   }
@@ -158,12 +183,24 @@ void launch_pool_forward(cudaStream_t s, PoolKind kind, const WindowParams& p, c
   else avg_pool_forward_kernel<<<blocks_for(n), kThreads, 0, s>>>(p, x, y, n);
 }
 
+size_t pool_backward_scratch_bytes(PoolKind kind, const WindowParams& p) {
+  if (kind != PoolKind::Max || p.k_h * p.k_w <= kMaxPoolRecomputeCells) return 0;
+  return sizeof(int) * output_cells(p);
+}
+
 void launch_pool_backward(cudaStream_t s, PoolKind kind, const WindowParams& p, const float* x, const float* dy,
-                          float* dx) {
+                          float* dx, int* argmax_scratch) {
   if (p.batch <= 0 || p.in_h <= 0 || p.in_w <= 0 || p.in_c <= 0) return;
   const size_t n = static_cast<size_t>(p.batch) * p.in_h * p.in_w * p.in_c;  // one thread per input cell
-  if (kind == PoolKind::Max) max_pool_backward_kernel<<<blocks_for(n), kThreads, 0, s>>>(p, x, dy, dx, n);
-  else avg_pool_backward_kernel<<<blocks_for(n), kThreads, 0, s>>>(p, dy, dx, n);
+  if (kind == PoolKind::Average) {
+    avg_pool_backward_kernel<<<blocks_for(n), kThreads, 0, s>>>(p, dy, dx, n);
+  } else if (pool_backward_scratch_bytes(kind, p) == 0) {
+    max_pool_backward_kernel<<<blocks_for(n), kThreads, 0, s>>>(p, x, dy, dx, n);
+  } else {
+    const size_t outputs = output_cells(p);
+    if (outputs > 0) max_pool_argmax_kernel<<<blocks_for(outputs), kThreads, 0, s>>>(p, x, argmax_scratch, outputs);
+    max_pool_backward_gather_kernel<<<blocks_for(n), kThreads, 0, s>>>(p, argmax_scratch, dy, dx, n);
+  }
 }
 
 }  // namespace cuda
