@@ -226,11 +226,13 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
   // Recorded epochs; the last may be cut short by Ctrl-C (Keras records it too).
   const recordedEpochs = history.epoch.length;
   const stepsTrained = (history.params.epochSteps as number[] | undefined) ?? [];
-  const lastPartial = stepsTrained.length > 0 && stepsTrained[stepsTrained.length - 1] < (history.params.steps as number);
+  const lastSteps = stepsTrained[stepsTrained.length - 1];
+  const lastPartial = lastSteps !== undefined && lastSteps < (history.params.steps as number);
+  const partialSteps = `${lastSteps} of ${history.params.steps} batches`; // said only when lastPartial
   const fullEpochs = recordedEpochs - (lastPartial ? 1 : 0);
   if (interrupted) {
     log(`Training interrupted: ${recordedEpochs} of ${epochs} epochs recorded` +
-      (lastPartial ? `, the last one partial (${stepsTrained[stepsTrained.length - 1]} of ${history.params.steps} batches).` : '.'));
+      (lastPartial ? `, the last one partial (${partialSteps}).` : '.'));
   }
 
   // 6. Evaluate
@@ -273,7 +275,7 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
   // 9. The report folder
   const notes = [...data.notes];
   if (interrupted) {
-    const partial = lastPartial ? `, the last one partial (${stepsTrained[stepsTrained.length - 1]} of ${history.params.steps} batches; its time is not an epoch's)` : '';
+    const partial = lastPartial ? `, the last one partial (${partialSteps}; its time is not an epoch's)` : '';
     notes.push(`Training was interrupted (Ctrl-C): ${recordedEpochs} of ${epochs} epochs were recorded${partial}; the scores are those of the model as trained so far.`);
   }
   if (recordedEpochs === 0) notes.push('No epoch was trained: the scores are those of the untrained model.');
@@ -286,7 +288,7 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
     'test samples': xt.shape[0],
     epochs,
     'epochs completed': fullEpochs,
-    ...(lastPartial ? { 'last epoch': `partial: ${stepsTrained[stepsTrained.length - 1]} of ${history.params.steps} batches` } : {}),
+    ...(lastPartial ? { 'last epoch': `partial: ${partialSteps}` } : {}),
     'batch size': batchSize,
     'validation split': spec.validationSplit,
     optimizer: LEARNING_RATE_NOTE,

@@ -471,7 +471,6 @@ Napi::Function NativeModel::Define(Napi::Env env) {
                       InstanceMethod("dispose", &NativeModel::Dispose)});
 }
 
-// new NativeModel({ device, seed, inputShape, layers: [...] })
 // checkModel(spec) -> the output shape: throws what new NativeModel(spec)
 // would for layers that do not fit together or hold too many values, without
 // a device and without allocating or initialising any weight (Sequential.add
@@ -503,6 +502,7 @@ Napi::Value CheckModel(const Napi::CallbackInfo& info) {
   }
 }
 
+// new NativeModel({ device, seed, inputShape, layers: [...] })
 NativeModel::NativeModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeModel>(info) {
   Napi::Env env = info.Env();
   auto spec = arg_object(info, 0, "model spec");

@@ -332,41 +332,35 @@ void CudaBackend::activation_backward(Activation act, const float* y, const floa
 
 // ---- losses and metrics -------------------------------------------------------------
 
-// Scratch for the loss kernels' per-block sums (kernels.h): none for one block.
-size_t CudaBackend::block_losses_bytes(int rows) {
+// A loss kernel (with the accuracy count when `count`), given scratch for its
+// per-block sums where it has more than one block (kernels.h).
+void CudaBackend::loss(Loss kind, const float* pred, const float* labels, int rows, int cols, float grad_scale,
+                       float* dout, double* stats, bool count, const char* op) {
+  use_device();
   const unsigned blocks = loss_blocks(rows);
-  return blocks > 1 ? sizeof(double) * blocks : 0;
+  Scratch partials(*alloc_, blocks > 1 ? sizeof(double) * blocks : 0, op);
+  double* block_losses = static_cast<double*>(partials.get());
+  if (kind == Loss::CategoricalCrossentropy)
+    launch_softmax_cross_entropy(stream_, pred, labels, rows, cols, grad_scale, dout, stats, block_losses, count);
+  else
+    launch_mean_squared_error(stream_, pred, labels, rows, cols, grad_scale, dout, stats, block_losses, count);
+  launched(op);
 }
 
 void CudaBackend::softmax_cross_entropy(const float* probs, const float* labels, int rows, int cols,
                                         float grad_scale, float* dlogits, double* stats) {
-  use_device();
-  Scratch partials(*alloc_, block_losses_bytes(rows), "softmax_cross_entropy");
-  launch_softmax_cross_entropy(stream_, probs, labels, rows, cols, grad_scale, dlogits, stats,
-                               static_cast<double*>(partials.get()));
-  launched("softmax_cross_entropy");
+  loss(Loss::CategoricalCrossentropy, probs, labels, rows, cols, grad_scale, dlogits, stats, false, "softmax_cross_entropy");
 }
 
 void CudaBackend::mean_squared_error(const float* pred, const float* labels, int rows, int cols, float grad_scale,
                                      float* dout, double* stats) {
-  use_device();
-  Scratch partials(*alloc_, block_losses_bytes(rows), "mean_squared_error");
-  launch_mean_squared_error(stream_, pred, labels, rows, cols, grad_scale, dout, stats,
-                            static_cast<double*>(partials.get()));
-  launched("mean_squared_error");
+  loss(Loss::MeanSquaredError, pred, labels, rows, cols, grad_scale, dout, stats, false, "mean_squared_error");
 }
 
 // The loss and the accuracy count in one kernel.
-void CudaBackend::loss_and_count_correct(Loss loss, const float* pred, const float* labels, int rows, int cols,
+void CudaBackend::loss_and_count_correct(Loss kind, const float* pred, const float* labels, int rows, int cols,
                                          float grad_scale, float* dout, double* stats) {
-  use_device();
-  Scratch partials(*alloc_, block_losses_bytes(rows), "loss_and_count_correct");
-  double* block_losses = static_cast<double*>(partials.get());
-  if (loss == Loss::CategoricalCrossentropy)
-    launch_softmax_cross_entropy(stream_, pred, labels, rows, cols, grad_scale, dout, stats, block_losses, true);
-  else
-    launch_mean_squared_error(stream_, pred, labels, rows, cols, grad_scale, dout, stats, block_losses, true);
-  launched("loss_and_count_correct");
+  loss(kind, pred, labels, rows, cols, grad_scale, dout, stats, true, "loss_and_count_correct");
 }
 
 void CudaBackend::count_correct(const float* pred, const float* labels, int rows, int cols, double* stats) {

@@ -69,7 +69,7 @@ class CudaBackend final : public Backend {
                              float* dlogits, double* stats) override;
   void mean_squared_error(const float* pred, const float* labels, int rows, int cols, float grad_scale,
                           float* dout, double* stats) override;
-  void loss_and_count_correct(Loss loss, const float* pred, const float* labels, int rows, int cols,
+  void loss_and_count_correct(Loss kind, const float* pred, const float* labels, int rows, int cols,
                               float grad_scale, float* dout, double* stats) override;
   void count_correct(const float* pred, const float* labels, int rows, int cols, double* stats) override;
   void note_non_finite(double* stats, int batch) override;
@@ -133,7 +133,9 @@ class CudaBackend final : public Backend {
   void use_device() const;           // makes this backend's device current on the calling thread
   void launched(const char* op);     // throws if the kernel launch just made failed
   const float* ones(int n);          // a device vector of at least n ones (for bias_grad)
-  static size_t block_losses_bytes(int rows);  // scratch the loss kernels need for `rows` rows
+  // softmax_cross_entropy, mean_squared_error and loss_and_count_correct (`count`): one loss kernel.
+  void loss(Loss kind, const float* pred, const float* labels, int rows, int cols, float grad_scale, float* dout,
+            double* stats, bool count, const char* op);
   ConvPlan& conv_plan(const WindowParams& p, const char* op);
   // cuDNN gets 16-byte aligned tensors (conv.cc): copies through `holder` for those that are not.
   const float* aligned_input(const float* p, size_t floats, Scratch& holder, const char* op);

@@ -120,17 +120,25 @@ __device__ int window_argmax(const WindowParams& p, const Window& w, const float
   return best;
 }
 
+// The sum, over the windows that hold input cell g in (oy, ox) order, of what
+// each passes back to it (share(oy, ox)): the CPU's additions in the CPU's order.
+template <typename Share>
+__device__ float gather(const Gather& g, Share share) {
+  float acc = 0.0f;
+  for (int oy = g.oy0; oy <= g.oy1; oy++)
+    for (int ox = g.ox0; ox <= g.ox1; ox++) acc += share(oy, ox);
+  return acc;
+}
+
 // Each window's gradient goes to its first maximum, recomputed here from x for every
 // window that holds the cell: the small windows' way (2x2: 16 reads per cell, one kernel).
 __global__ void max_pool_backward_kernel(WindowParams p, const float* x, const float* dy, float* dx, size_t n) {
   XARXA_GRID_STRIDE(i, n) {
     const Gather g = gather_of(p, i);
     const int me = g.iy * p.in_w + g.ix;
-    float acc = 0.0f;
-    for (int oy = g.oy0; oy <= g.oy1; oy++)
-      for (int ox = g.ox0; ox <= g.ox1; ox++)
-        if (window_argmax(p, window_at(p, g.b, oy, ox, g.c), x) == me) acc += dy[output_index(p, g.b, oy, ox, g.c)];
-    dx[i] = acc;
+    dx[i] = gather(g, [&](int oy, int ox) {
+      return window_argmax(p, window_at(p, g.b, oy, ox, g.c), x) == me ? dy[output_index(p, g.b, oy, ox, g.c)] : 0.0f;
+    });
   }
 }
 
@@ -139,18 +147,15 @@ __global__ void max_pool_argmax_kernel(WindowParams p, const float* x, int* arg,
   XARXA_GRID_STRIDE(i, n) { arg[i] = window_argmax(p, window_of(p, i), x); }
 }
 
-// ... then each input cell gathers from the windows whose maximum it is, in (oy, ox) order.
+// ... then each input cell gathers from the windows whose maximum it is.
 __global__ void max_pool_backward_gather_kernel(WindowParams p, const int* arg, const float* dy, float* dx, size_t n) {
   XARXA_GRID_STRIDE(i, n) {
     const Gather g = gather_of(p, i);
     const int me = g.iy * p.in_w + g.ix;
-    float acc = 0.0f;
-    for (int oy = g.oy0; oy <= g.oy1; oy++)
-      for (int ox = g.ox0; ox <= g.ox1; ox++) {
-        const size_t o = output_index(p, g.b, oy, ox, g.c);
-        if (arg[o] == me) acc += dy[o];
-      }
-    dx[i] = acc;
+    dx[i] = gather(g, [&](int oy, int ox) {
+      const size_t o = output_index(p, g.b, oy, ox, g.c);
+      return arg[o] == me ? dy[o] : 0.0f;
+    });
   }
 }
 
@@ -158,14 +163,11 @@ __global__ void max_pool_backward_gather_kernel(WindowParams p, const int* arg, 
 __global__ void avg_pool_backward_kernel(WindowParams p, const float* dy, float* dx, size_t n) {
   XARXA_GRID_STRIDE(i, n) {
     const Gather g = gather_of(p, i);
-    float acc = 0.0f;
-    for (int oy = g.oy0; oy <= g.oy1; oy++)
-      for (int ox = g.ox0; ox <= g.ox1; ox++) {
-        const Window w = window_at(p, g.b, oy, ox, g.c);
-        const int count = (w.yb - w.ya) * (w.xb - w.xa);  // > 0: it holds (iy, ix)
-        acc += dy[output_index(p, g.b, oy, ox, g.c)] / count;
-      }
-    dx[i] = acc;
+    dx[i] = gather(g, [&](int oy, int ox) {
+      const Window w = window_at(p, g.b, oy, ox, g.c);
+      const int count = (w.yb - w.ya) * (w.xb - w.xa);  // > 0: it holds (iy, ix)
+      return dy[output_index(p, g.b, oy, ox, g.c)] / count;
+    });
   }
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../bench/lib/args.js';
-import { cpuTargets, finishEngine, toMarkdown, type BenchResult, type EngineResult } from '../../bench/lib/report.js';
+import { cpuTargets, finishEngine, toMarkdown, type BenchResult, type EngineResult, type Target } from '../../bench/lib/report.js';
 
 const run = promisify(execFile);
 const repo = path.resolve(__dirname, '../..');
@@ -22,6 +22,29 @@ function engine(id: string, losses: number[], seconds: number[], samples = 1280)
     steps: Math.ceil(samples / 128),
     batchSize: 128,
     epochs: losses.map((loss, i) => ({ epoch: i, warmup: i === 0, seconds: seconds[i], loss, loadAvg1: 0.5 })),
+  };
+}
+
+/** A run of one model (MNIST dense, real data) with these engine rows, ratios and targets. */
+function mnistResult(suite: 'cpu' | 'gpu', engines: EngineResult[], ratios: Record<string, number>, targets: Target[]): BenchResult {
+  return {
+    suite,
+    date: 'today',
+    quick: false,
+    command: `npm run bench -- --suite ${suite}`,
+    host: { cpu: 'cpu', cores: 2, memoryBytes: 2 ** 30, os: 'linux', node: 'v20' },
+    loadAverage: { start: [0, 0, 0] },
+    protocol: 'protocol',
+    models: [
+      {
+        model: 'mnist-dense',
+        title: 'MNIST dense',
+        data: { model: 'mnist-dense', source: 'real', name: 'MNIST', description: 'MNIST', n: 1280, shape: [784] },
+        engines,
+        ratios,
+        targets,
+      },
+    ],
   };
 }
 
@@ -69,26 +92,7 @@ describe('bench results', () => {
 
     const peer = engine('tfjs-wasm', [2.3, 2.2], [1, 1]);
     finishEngine(peer, true);
-    const result: BenchResult = {
-      suite: 'cpu',
-      date: 'today',
-      quick: false,
-      command: 'npm run bench',
-      host: { cpu: 'cpu', cores: 2, memoryBytes: 2 ** 30, os: 'linux', node: 'v20' },
-      loadAverage: { start: [0, 0, 0] },
-      protocol: 'protocol',
-      models: [
-        {
-          model: 'mnist-dense',
-          title: 'MNIST dense',
-          data: { model: 'mnist-dense', source: 'real', name: 'MNIST', description: 'MNIST', n: 1280, shape: [784] },
-          engines: [rising, peer],
-          ratios: {},
-          targets: cpuTargets('mnist-dense', [rising, peer], {}),
-        },
-      ],
-    };
-    const md = toMarkdown(result);
+    const md = toMarkdown(mnistResult('cpu', [rising, peer], {}, cpuTargets('mnist-dense', [rising, peer], {})));
     expect(md).toMatch(/\*\*FAILURE\*\*.*not a result/);
     expect(md).toMatch(/xarxa did not produce a valid result/);
   });
@@ -122,25 +126,7 @@ describe('bench data folder and GPU table', () => {
     const nograph = engine('xarxa-cuda-nograph', [2.3, 2.0], [2, 2]);
     const torch = { ...engine('torch-eager', [2.3, 2.0], [4, 4]), status: 'unavailable' as const, reason: 'no torch' };
     for (const e of [cuda, nograph]) finishEngine(e, true);
-    const result: BenchResult = {
-      suite: 'gpu',
-      date: '2026-11-29',
-      quick: false,
-      command: 'npm run bench -- --suite gpu',
-      host: { cpu: 'cpu', cores: 16, memoryBytes: 2 ** 30, os: 'linux', node: 'v20' },
-      loadAverage: { start: [0, 0, 0] },
-      protocol: 'protocol',
-      models: [
-        {
-          model: 'mnist-dense',
-          title: 'MNIST dense',
-          data: { model: 'mnist-dense', source: 'real', name: 'MNIST', description: 'MNIST', n: 1280, shape: [784] },
-          engines: [cuda, nograph, torch],
-          ratios: { 'xarxa-cuda-nograph': 2 },
-          targets: [],
-        },
-      ],
-    };
+    const result = mnistResult('gpu', [cuda, nograph, torch], { 'xarxa-cuda-nograph': 2 }, []);
     const rows = toMarkdown(result).split('\n').filter((l) => l.startsWith('| xarxa') || l.startsWith('| torch'));
     expect(rows.map((l) => l.split('|')[7].trim())).toEqual(['1', '2.00x', '']);
   });
